@@ -1,0 +1,382 @@
+// Package tencentchat is a client of Tencent Cloud Chat's REST API call
+// get_official_account_info: it signs calls with a cached UserSig, retries
+// what is transient, and reports every attempt to an observer. It knows
+// nothing of Prometheus.
+package tencentchat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// APIPath is the path of get_official_account_info.
+const APIPath = "/v4/official_account_open_http_svc/get_official_account_info"
+
+// MaxBatch is the most accounts one call may ask for.
+const MaxBatch = 50
+
+// Defaults for Options left zero.
+const (
+	DefaultTimeout    = 5 * time.Second // the backend gives up after about 3 s
+	DefaultUserSigTTL = 24 * time.Hour
+	DefaultMaxBody    = 4 << 20
+)
+
+// Attempt describes one HTTP call, for metrics.
+type Attempt struct {
+	Code   int    // envelope ErrorCode when the answer decoded, else 0
+	Reason Reason // transport failure kind, "" when the answer decoded
+}
+
+// Options configures a Client. SDKAppID, Identifier and SecretKey are
+// required; BaseURL comes from RegionURL or CheckBaseURL.
+type Options struct {
+	BaseURL    string
+	SDKAppID   uint64
+	Identifier string
+	SecretKey  string
+
+	Timeout    time.Duration // per HTTP call; DefaultTimeout when 0
+	Retries    int           // further attempts after the first for transient failures
+	UserSigTTL time.Duration // DefaultUserSigTTL when 0
+	MaxBody    int64         // DefaultMaxBody when 0
+	Limiter    *rate.Limiter // optional: calls per second for this app
+	HTTPClient *http.Client  // optional; its Timeout should be 0 (Timeout above applies)
+
+	// OnAttempt, if set, is called after every HTTP call, retries included.
+	OnAttempt func(Attempt)
+}
+
+// Client calls get_official_account_info for one app. It is safe for
+// concurrent use.
+type Client struct {
+	opts   Options
+	url    string // base URL and path, without query
+	signer *signer
+	http   *http.Client
+
+	// backoff bounds; variables of the client so tests can shorten them.
+	backoffBase, backoffCap            time.Duration
+	rateLimitBackoffBase, rateLimitCap time.Duration
+}
+
+// New returns a Client for opts.
+func New(opts Options) (*Client, error) {
+	if opts.BaseURL == "" {
+		return nil, errors.New("no base URL")
+	}
+	if opts.SDKAppID == 0 || opts.Identifier == "" || opts.SecretKey == "" {
+		return nil, errors.New("sdkappid, identifier and secret key are required")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.UserSigTTL <= 0 {
+		opts.UserSigTTL = DefaultUserSigTTL
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Retries < 0 {
+		opts.Retries = 0
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = DefaultHTTPClient()
+	}
+	return &Client{
+		opts:                 opts,
+		url:                  opts.BaseURL + APIPath,
+		signer:               newSigner(opts.SDKAppID, opts.Identifier, opts.SecretKey, opts.UserSigTTL),
+		http:                 hc,
+		backoffBase:          100 * time.Millisecond,
+		backoffCap:           2 * time.Second,
+		rateLimitBackoffBase: 500 * time.Millisecond,
+		rateLimitCap:         5 * time.Second,
+	}, nil
+}
+
+// DefaultHTTPClient returns a client with keep-alive connection reuse sized
+// for a few concurrent calls per app. Redirects are refused: following one
+// would resend the UserSig to wherever it points.
+func DefaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.MaxIdleConns = 256
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Result is the answer for one requested account, in request order.
+type Result struct {
+	ID       string
+	Answered bool // the answer listed this account; Info is zero otherwise
+	Info     AccountInfo
+}
+
+// GetOfficialAccountInfo asks for 1 to MaxBatch accounts, with a
+// ResponseFilter of fields (all fields when empty). A request-level failure
+// is an *Error; otherwise there is one Result per id, each with its own
+// ErrorCode. Accounts the answer lists but were not asked for are ignored.
+func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, fields []Field) ([]Result, error) {
+	if len(ids) == 0 || len(ids) > MaxBatch {
+		return nil, fmt.Errorf("%d accounts in one call, want 1 to %d", len(ids), MaxBatch)
+	}
+	body, err := requestBody(ids, fields)
+	if err != nil {
+		return nil, err
+	}
+	env, err := c.do(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	return matchResults(ids, env.OfficialAccountInfoList), nil
+}
+
+type requestAccount struct {
+	ID string `json:"Official_Account"`
+}
+
+type requestFilter struct {
+	Fields []Field `json:"OfficialAccountBaseInfoFilter"`
+}
+
+type request struct {
+	IDs    []requestAccount `json:"OfficialAccountIdList"`
+	Filter *requestFilter   `json:"ResponseFilter,omitempty"`
+}
+
+func requestBody(ids []string, fields []Field) ([]byte, error) {
+	req := request{IDs: make([]requestAccount, len(ids))}
+	for i, id := range ids {
+		req.IDs[i].ID = id
+	}
+	if len(fields) > 0 {
+		req.Filter = &requestFilter{Fields: fields}
+	}
+	return json.Marshal(req)
+}
+
+// matchResults lines the answer up with the request. The service answers in
+// request order, so the same position is tried first.
+func matchResults(ids []string, items []AccountInfo) []Result {
+	out := make([]Result, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+		if i < len(items) && items[i].OfficialAccount == id {
+			out[i].Answered, out[i].Info = true, items[i]
+			continue
+		}
+		for j := range items {
+			if items[j].OfficialAccount == id {
+				out[i].Answered, out[i].Info = true, items[j]
+				break
+			}
+		}
+	}
+	return out
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// do runs the call with retries. Each attempt gets a fresh random and, after
+// a 70001, one immediate attempt with a freshly signed UserSig.
+func (c *Client) do(ctx context.Context, body []byte) (*envelope, error) {
+	var (
+		last     *Error
+		resigned bool
+	)
+	for attempt, retries := 1, 0; ; attempt++ {
+		if c.opts.Limiter != nil {
+			if err := c.opts.Limiter.Wait(ctx); err != nil {
+				return nil, c.finalError(last, ctx, attempt-1)
+			}
+		}
+		sig, err := c.signer.get()
+		if err != nil {
+			return nil, err
+		}
+		env, callErr := c.call(ctx, sig, body)
+		if callErr == nil {
+			if env.ErrorCode.V == 0 {
+				return env, nil
+			}
+			callErr = &Error{Code: int(env.ErrorCode.V), Info: env.ErrorInfo}
+		}
+		if ctx.Err() != nil && last != nil {
+			// The caller's deadline cut this retry short; what went wrong
+			// before it says more than "timeout".
+			last.Attempts = attempt
+			return nil, last
+		}
+		last = callErr
+		last.Attempts = attempt
+		if last.Code == 70001 && !resigned {
+			// The cached signature expired early (clock skew, or the
+			// TTL outlived the key's validity): re-sign once, at once.
+			resigned = true
+			c.signer.invalidate(sig)
+			continue
+		}
+		if !retryable(last) || retries >= c.opts.Retries || ctx.Err() != nil {
+			return nil, last
+		}
+		retries++
+		wait := c.backoff(last, retries)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, last // sleeping would outlive the caller
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, last
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) finalError(last *Error, ctx context.Context, attempts int) error {
+	if last != nil {
+		return last
+	}
+	return &Error{Reason: ReasonTimeout, Attempts: attempts, Err: ctx.Err()}
+}
+
+// call makes one HTTP call. The returned *Error has Attempts unset.
+func (c *Client) call(ctx context.Context, sig string, body []byte) (*envelope, *Error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Reason: ReasonNetwork, Err: redactURLError(err)}
+	}
+	// Tencent's SDKs put the UserSig into the query unescaped; its alphabet
+	// (A-Z a-z 0-9 * - _) needs no escaping and the server's handling of
+	// %2A is unknown, so the query is built by hand.
+	req.URL.RawQuery = "sdkappid=" + strconv.FormatUint(c.opts.SDKAppID, 10) +
+		"&identifier=" + url.QueryEscape(c.opts.Identifier) +
+		"&usersig=" + sig +
+		"&random=" + strconv.FormatUint(uint64(rand.Uint32()), 10) +
+		"&contenttype=json"
+	req.Header.Set("Content-Type", "application/json")
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		e := &Error{Reason: classify(ctx, err), Err: redactURLError(err)}
+		c.observe(Attempt{Reason: e.Reason})
+		return nil, e
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
+		e := &Error{Reason: ReasonHTTPStatus, HTTPStatus: resp.StatusCode}
+		c.observe(Attempt{Reason: e.Reason})
+		return nil, e
+	}
+
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.opts.MaxBody+1))
+	if err != nil {
+		e := &Error{Reason: classify(ctx, err), Err: redactURLError(err)}
+		if e.Reason == ReasonNetwork && errors.Is(err, io.ErrUnexpectedEOF) {
+			e.Reason = ReasonDecode // a truncated body
+		}
+		c.observe(Attempt{Reason: e.Reason})
+		return nil, e
+	}
+	if n > c.opts.MaxBody {
+		e := &Error{Reason: ReasonDecode, Err: fmt.Errorf("answer larger than %d bytes", c.opts.MaxBody)}
+		c.observe(Attempt{Reason: e.Reason})
+		return nil, e
+	}
+	env := new(envelope)
+	if err := decodeAnswer(buf.Bytes(), env); err != nil {
+		e := &Error{Reason: ReasonDecode, Err: err}
+		c.observe(Attempt{Reason: e.Reason})
+		return nil, e
+	}
+	c.observe(Attempt{Code: int(env.ErrorCode.V)})
+	return env, nil
+}
+
+func (c *Client) observe(a Attempt) {
+	if c.opts.OnAttempt != nil {
+		c.opts.OnAttempt(a)
+	}
+}
+
+// classify tells a timeout from other network failures.
+func classify(ctx context.Context, err error) Reason {
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return ReasonTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ReasonTimeout
+	}
+	return ReasonNetwork
+}
+
+// rateLimitCodes are answered when calls come too fast; they are retried
+// with a longer backoff.
+func isRateLimit(code int) bool {
+	switch code {
+	case 60007, 60011, 60018, 60019:
+		return true
+	}
+	return false
+}
+
+// retryable lists what the reference calls transient. Everything else,
+// invalid parameters and signature codes above all, fails at once.
+func retryable(e *Error) bool {
+	if e.Code != 0 {
+		switch e.Code {
+		case 10004, 20005, 60008:
+			return true
+		}
+		return isRateLimit(e.Code)
+	}
+	switch e.Reason {
+	case ReasonTimeout, ReasonNetwork:
+		return true
+	case ReasonHTTPStatus:
+		return e.HTTPStatus >= 500
+	}
+	return false
+}
+
+// backoff is capped exponential backoff with full jitter: a random wait in
+// [d/2, d) where d doubles with each retry up to the cap.
+func (c *Client) backoff(e *Error, retry int) time.Duration {
+	base, limit := c.backoffBase, c.backoffCap
+	if isRateLimit(e.Code) {
+		base, limit = c.rateLimitBackoffBase, c.rateLimitCap
+	}
+	d := base << (retry - 1)
+	if d > limit || d <= 0 {
+		d = limit
+	}
+	return d/2 + rand.N(d/2+1)
+}

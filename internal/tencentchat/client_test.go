@@ -1,0 +1,653 @@
+package tencentchat
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+	"github.com/tencentyun/tls-sig-api-v2-golang/tencentyun"
+	"golang.org/x/time/rate"
+)
+
+const (
+	testApp   = 1400000000
+	testAdmin = "administrator"
+	testKey   = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+)
+
+// simEnv is a simulator on real HTTP with one app of n accounts.
+func simEnv(t testing.TB, n int) (*simulator.App, string) {
+	t.Helper()
+	sim := simulator.New()
+	app := sim.AddApp(simulator.AppConfig{SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Accounts: n, Seed: 1})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { sim.Close(); srv.Close() })
+	return app, srv.URL
+}
+
+func newTestClient(t testing.TB, base string, mod func(*Options)) *Client {
+	t.Helper()
+	o := Options{BaseURL: base, SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Timeout: time.Second, Retries: 2}
+	if mod != nil {
+		mod(&o)
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.backoffBase, c.backoffCap = time.Millisecond, 5*time.Millisecond
+	c.rateLimitBackoffBase, c.rateLimitCap = 2*time.Millisecond, 10*time.Millisecond
+	return c
+}
+
+var allFields = []Field{FieldName, FieldOwnerAccount, FieldCreateTime, FieldLastMsgTime, FieldSubscriberNum}
+
+func TestAgainstSimulator(t *testing.T) {
+	app, base := simEnv(t, 120)
+	c := newTestClient(t, base, nil)
+	ids := []string{simulator.AccountID(0), simulator.AccountID(13), simulator.AccountID(7), "bad-id", "@TOA#_missing"}
+	res, err := c.GetOfficialAccountInfo(context.Background(), ids, allFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want0, _ := app.Account(ids[0])
+	r := res[0]
+	if !r.Answered || r.Info.ErrorCode.V != 0 || r.Info.Name != want0.Name || r.Info.OwnerAccount != want0.Owner ||
+		r.Info.SubscriberNum != (OptInt{want0.Subscribers, true}) || r.Info.CreateTime != (OptInt{want0.CreateTime, true}) ||
+		r.Info.LastMsgTime != (OptInt{want0.LastMsgTime, true}) {
+		t.Fatalf("result %+v, account %+v", r, want0)
+	}
+	if r.Info.Introduction != "" {
+		t.Errorf("Introduction not filtered out: %q", r.Info.Introduction)
+	}
+	wantCodes := []int64{0, 130004, 0, 130007, 130004}
+	for i, r := range res {
+		if r.ID != ids[i] || !r.Answered || r.Info.ErrorCode.V != wantCodes[i] {
+			t.Errorf("result %d: %+v, want code %d", i, r, wantCodes[i])
+		}
+	}
+	if res[2].Info.LastMsgTime != (OptInt{0, true}) {
+		t.Errorf("silent account: %+v", res[2].Info.LastMsgTime)
+	}
+}
+
+func TestBatchLimits(t *testing.T) {
+	_, base := simEnv(t, 60)
+	c := newTestClient(t, base, nil)
+	ids := make([]string, 51)
+	for i := range ids {
+		ids[i] = simulator.AccountID(i)
+	}
+	if _, err := c.GetOfficialAccountInfo(context.Background(), ids[:50], nil); err != nil {
+		t.Fatalf("50 accounts: %v", err)
+	}
+	for _, n := range []int{0, 51} {
+		if _, err := c.GetOfficialAccountInfo(context.Background(), ids[:n], nil); err == nil {
+			t.Errorf("%d accounts accepted", n)
+		}
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	app, base := simEnv(t, 500)
+	c := newTestClient(t, base, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for b := range 10 {
+		wg.Go(func() {
+			ids := make([]string, 50)
+			for i := range ids {
+				ids[i] = simulator.AccountID(b*50 + i)
+			}
+			res, err := c.GetOfficialAccountInfo(context.Background(), ids, allFields)
+			if err == nil && (len(res) != 50 || !res[49].Answered) {
+				err = fmt.Errorf("batch %d: %d results", b, len(res))
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if s := app.Stats(); s.Calls != 10 {
+		t.Errorf("%d calls, want 10", s.Calls)
+	}
+}
+
+// capture is a server that records requests and answers with a script.
+type capture struct {
+	mu       sync.Mutex
+	requests []*http.Request
+	bodies   [][]byte
+	answer   func(n int, w http.ResponseWriter, r *http.Request)
+}
+
+func (c *capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	c.mu.Lock()
+	c.requests = append(c.requests, r)
+	c.bodies = append(c.bodies, body)
+	n := len(c.requests)
+	c.mu.Unlock()
+	c.answer(n, w, r)
+}
+
+func (c *capture) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.requests)
+}
+
+func okAnswer(w http.ResponseWriter) {
+	io.WriteString(w, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","OfficialAccountInfoList":[{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":5}]}`)
+}
+
+func codeAnswer(w http.ResponseWriter, code int) {
+	fmt.Fprintf(w, `{"ActionStatus":"FAIL","ErrorCode":%d,"ErrorInfo":"code %d"}`, code, code)
+}
+
+func captureServer(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) (*capture, string) {
+	cp := &capture{answer: answer}
+	srv := httptest.NewServer(cp)
+	t.Cleanup(srv.Close)
+	return cp, srv.URL
+}
+
+func TestRequestShape(t *testing.T) {
+	cp, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { okAnswer(w) })
+	c := newTestClient(t, base, func(o *Options) { o.Identifier = "admin user" })
+	for range 3 {
+		if _, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a", "@TOA#_b"}, []Field{FieldSubscriberNum, FieldName}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	randoms := map[string]bool{}
+	for i, r := range cp.requests {
+		if r.Method != http.MethodPost || r.URL.Path != APIPath {
+			t.Fatalf("%s %s", r.Method, r.URL.Path)
+		}
+		raw := r.URL.RawQuery
+		q := r.URL.Query()
+		if q.Get("sdkappid") != "1400000000" || q.Get("identifier") != "admin user" || q.Get("contenttype") != "json" {
+			t.Errorf("query %q", raw)
+		}
+		// The UserSig is in the raw query exactly as signed: unescaped.
+		sig := rawParam(raw, "usersig")
+		if strings.Contains(sig, "%") || sig == "" {
+			t.Errorf("usersig escaped or missing: %q", sig)
+		}
+		if err := tencentyun.VerifyUserSig(testApp, testKey, "admin user", sig, time.Now()); err != nil {
+			t.Errorf("usersig does not verify: %v", err)
+		}
+		n, err := strconv.ParseUint(q.Get("random"), 10, 64)
+		if err != nil || n > 4294967295 {
+			t.Errorf("random %q", q.Get("random"))
+		}
+		randoms[q.Get("random")] = true
+		var body struct {
+			OfficialAccountIdList []map[string]string
+			ResponseFilter        struct{ OfficialAccountBaseInfoFilter []string }
+		}
+		if err := json.Unmarshal(cp.bodies[i], &body); err != nil {
+			t.Fatal(err)
+		}
+		if len(body.OfficialAccountIdList) != 2 || body.OfficialAccountIdList[1]["Official_Account"] != "@TOA#_b" ||
+			strings.Join(body.ResponseFilter.OfficialAccountBaseInfoFilter, ",") != "SubscriberNum,Name" {
+			t.Errorf("body %s", cp.bodies[i])
+		}
+	}
+	if len(randoms) != 3 {
+		t.Errorf("random repeated: %v", randoms)
+	}
+}
+
+func rawParam(raw, name string) string {
+	for _, kv := range strings.Split(raw, "&") {
+		if k, v, _ := strings.Cut(kv, "="); k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestErrorCodes runs every documented code as a request-level answer:
+// transient ones are retried up to Retries, the rest returned at once.
+func TestErrorCodes(t *testing.T) {
+	codes := []struct {
+		code  int
+		retry bool
+	}{
+		{6017, false}, {10004, true}, {20001, false}, {20005, true}, {130002, false}, {130004, false},
+		{130007, false}, {131000, false}, {60002, false}, {60003, false}, {60004, false}, {60005, false},
+		{60006, false}, {60007, true}, {60008, true}, {60010, false}, {60011, true}, {60012, false},
+		{60015, false}, {60016, false}, {60017, false}, {60018, true}, {60019, true}, {60020, false},
+		{60021, false}, {70003, false}, {70009, false}, {70013, false}, {70014, false}, {70016, false},
+		{70020, false}, {70050, false},
+	}
+	for _, tc := range codes {
+		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+			cp, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { codeAnswer(w, tc.code) })
+			var attempts []Attempt
+			c := newTestClient(t, base, func(o *Options) { o.OnAttempt = func(a Attempt) { attempts = append(attempts, a) } })
+			_, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+			var e *Error
+			if !errors.As(err, &e) || e.Code != tc.code || ErrorCode(err) != tc.code || e.Reason != ReasonNone {
+				t.Fatalf("err = %#v", err)
+			}
+			want := 1
+			if tc.retry {
+				want = 3
+			}
+			if cp.count() != want || e.Attempts != want || len(attempts) != want || attempts[0].Code != tc.code {
+				t.Fatalf("%d calls, Attempts %d, observed %v; want %d", cp.count(), e.Attempts, attempts, want)
+			}
+			if !strings.Contains(err.Error(), strconv.Itoa(tc.code)) {
+				t.Errorf("message %q lacks the code", err)
+			}
+		})
+	}
+}
+
+func TestTransientThenSuccess(t *testing.T) {
+	cp, base := captureServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		switch n {
+		case 1:
+			codeAnswer(w, 10004)
+		case 2:
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+		default:
+			okAnswer(w)
+		}
+	})
+	var attempts []Attempt
+	c := newTestClient(t, base, func(o *Options) { o.OnAttempt = func(a Attempt) { attempts = append(attempts, a) } })
+	res, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+	if err != nil || !res[0].Answered || res[0].Info.SubscriberNum.V != 5 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	want := []Attempt{{Code: 10004}, {Reason: ReasonHTTPStatus}, {}}
+	if fmt.Sprint(attempts) != fmt.Sprint(want) || cp.count() != 3 {
+		t.Fatalf("attempts %v", attempts)
+	}
+}
+
+func TestTransportFailures(t *testing.T) {
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	cases := []struct {
+		name    string
+		handler func(w http.ResponseWriter, r *http.Request)
+		maxBody int64
+		reason  Reason
+		calls   int // with Retries 2
+	}{
+		{"502", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, 0, ReasonHTTPStatus, 3},
+		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, 0, ReasonHTTPStatus, 3},
+		{"404 not retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }, 0, ReasonHTTPStatus, 1},
+		{"redirect not followed", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://example.invalid/steal", http.StatusFound)
+		}, 0, ReasonHTTPStatus, 1},
+		{"malformed", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "<html>") }, 0, ReasonDecode, 1},
+		{"oversized", func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, `{"ErrorCode":0,"Pad":"`+strings.Repeat("x", 2000)+`"}`)
+		}, 1000, ReasonDecode, 1},
+		{"truncated", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Length", "500")
+			io.WriteString(w, `{"ErrorCode":0,`)
+		}, 0, ReasonDecode, 1},
+		{"reset", func(w http.ResponseWriter, _ *http.Request) {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.(*net.TCPConn).SetLinger(0)
+			conn.Close()
+		}, 0, ReasonNetwork, 3},
+		{"hang", func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-hang:
+			}
+		}, 0, ReasonTimeout, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cp, base := captureServer(t, func(_ int, w http.ResponseWriter, r *http.Request) { tc.handler(w, r) })
+			c := newTestClient(t, base, func(o *Options) { o.MaxBody = tc.maxBody; o.Timeout = 100 * time.Millisecond })
+			_, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+			var e *Error
+			if !errors.As(err, &e) || e.Reason != tc.reason || e.Code != 0 {
+				t.Fatalf("err = %v (%#v), want reason %s", err, err, tc.reason)
+			}
+			if cp.count() != tc.calls {
+				t.Fatalf("%d calls, want %d", cp.count(), tc.calls)
+			}
+			assertNoSecret(t, err.Error(), c)
+		})
+	}
+}
+
+func TestNetworkErrorRedacted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connection refused
+	c := newTestClient(t, "http://"+addr, func(o *Options) { o.Retries = 0 })
+	_, err = c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != ReasonNetwork {
+		t.Fatalf("err = %v", err)
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) || !strings.Contains(ue.URL, "<redacted>") {
+		t.Fatalf("url.Error not redacted: %v", err)
+	}
+	msg := fmt.Sprintf("%v %+v %#v", err, err, err)
+	assertNoSecret(t, msg, c)
+	if strings.Contains(msg, "usersig=") {
+		t.Fatalf("query in error: %s", msg)
+	}
+}
+
+func assertNoSecret(t *testing.T, s string, c *Client) {
+	t.Helper()
+	sig, _ := c.signer.get()
+	for _, secret := range []string{testKey, sig} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("secret in %q", s)
+		}
+	}
+}
+
+func TestRetriesStopAtDeadline(t *testing.T) {
+	cp, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { codeAnswer(w, 60007) })
+	c := newTestClient(t, base, func(o *Options) { o.Retries = 100 })
+	c.rateLimitBackoffBase, c.rateLimitCap = 40*time.Millisecond, 40*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.GetOfficialAccountInfo(ctx, []string{"@TOA#_a"}, nil)
+	if ErrorCode(err) != 60007 {
+		t.Fatalf("err = %v", err)
+	}
+	// It returns at the deadline at the latest (plus scheduling slack),
+	// never after sleeping past it.
+	if d := time.Since(start); d > 150*time.Millisecond+50*time.Millisecond {
+		t.Fatalf("returned %v after a 150ms deadline, %d calls", d, cp.count())
+	}
+	// Waits are 20..40 ms each: far fewer than 100 retries fit in 150 ms.
+	if n := cp.count(); n < 2 || n > 9 {
+		t.Fatalf("%d calls within the deadline", n)
+	}
+}
+
+func TestHangBoundedByContext(t *testing.T) {
+	app, base := simEnv(t, 5)
+	app.SetFaults(simulator.Faults{Rates: map[simulator.FaultKind]float64{simulator.FaultHang: 1}})
+	c := newTestClient(t, base, func(o *Options) { o.Timeout = 10 * time.Second })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.GetOfficialAccountInfo(ctx, []string{simulator.AccountID(0)}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != ReasonTimeout {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestResultMatching(t *testing.T) {
+	_, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		// Out of order, one extra, one missing.
+		io.WriteString(w, `{"ErrorCode":0,"OfficialAccountInfoList":[
+			{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3},
+			{"ErrorCode":0,"Official_Account":"@TOA#_intruder","SubscriberNum":99},
+			{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1}]}`)
+	})
+	c := newTestClient(t, base, nil)
+	res, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a", "@TOA#_b", "@TOA#_c"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s:%v:%d %s:%v:%d %s:%v:%d", res[0].ID, res[0].Answered, res[0].Info.SubscriberNum.V,
+		res[1].ID, res[1].Answered, res[1].Info.SubscriberNum.V, res[2].ID, res[2].Answered, res[2].Info.SubscriberNum.V)
+	if got != "@TOA#_a:true:1 @TOA#_b:false:0 @TOA#_c:true:3" {
+		t.Fatal(got)
+	}
+}
+
+func TestSignatureCaching(t *testing.T) {
+	_, base := simEnv(t, 5)
+	c := newTestClient(t, base, func(o *Options) { o.UserSigTTL = time.Hour })
+	var signs atomic.Int32
+	now := time.Now()
+	c.signer.now = func() time.Time { return now }
+	c.signer.sign = func(app int, key, id string, expire int) (string, error) {
+		signs.Add(1)
+		return tencentyun.GenUserSig(app, key, id, expire)
+	}
+	call := func() {
+		t.Helper()
+		if _, err := c.GetOfficialAccountInfo(context.Background(), []string{simulator.AccountID(0)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		call()
+	}
+	if signs.Load() != 1 {
+		t.Fatalf("%d signatures for 20 calls", signs.Load())
+	}
+	now = now.Add(47 * time.Minute) // 78% of the lifetime
+	call()
+	if signs.Load() != 1 {
+		t.Fatal("re-signed before 80% of the lifetime")
+	}
+	now = now.Add(2 * time.Minute) // 82%
+	call()
+	if signs.Load() != 2 {
+		t.Fatal("not re-signed after 80% of the lifetime")
+	}
+}
+
+func TestResignAfter70001(t *testing.T) {
+	for _, persistent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("persistent=%v", persistent), func(t *testing.T) {
+			cp, base := captureServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 || persistent {
+					codeAnswer(w, 70001)
+					return
+				}
+				okAnswer(w)
+			})
+			c := newTestClient(t, base, nil)
+			var signs atomic.Int32
+			c.signer.sign = func(app int, key, id string, expire int) (string, error) {
+				// Tokens of the same second are equal: vary the expiry
+				// so the test can tell them apart.
+				return tencentyun.GenUserSig(app, key, id, expire+int(signs.Add(1)))
+			}
+			_, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+			if persistent && ErrorCode(err) != 70001 || !persistent && err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if cp.count() != 2 || signs.Load() != 2 {
+				t.Fatalf("%d calls, %d signatures; want 2 and 2", cp.count(), signs.Load())
+			}
+			s1, s2 := rawParam(cp.requests[0].URL.RawQuery, "usersig"), rawParam(cp.requests[1].URL.RawQuery, "usersig")
+			if s1 == s2 {
+				t.Fatal("second call reused the expired UserSig")
+			}
+		})
+	}
+}
+
+// TestExpiredAgainstSimulator: the simulator's clock runs two days ahead, so
+// every UserSig is expired: the client re-signs once and reports 70001.
+func TestExpiredAgainstSimulator(t *testing.T) {
+	sim := simulator.New()
+	sim.AddApp(simulator.AppConfig{SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Accounts: 2})
+	sim.SetClock(func() time.Time { return time.Now().Add(48 * time.Hour) })
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, nil)
+	_, err := c.GetOfficialAccountInfo(context.Background(), []string{simulator.AccountID(0)}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != 70001 || e.Attempts != 2 {
+		t.Fatalf("err = %#v", err)
+	}
+}
+
+func TestWrongKeyAgainstSimulator(t *testing.T) {
+	_, base := simEnv(t, 2)
+	c := newTestClient(t, base, func(o *Options) { o.SecretKey = "wrong" })
+	_, err := c.GetOfficialAccountInfo(context.Background(), []string{simulator.AccountID(0)}, nil)
+	if ErrorCode(err) != 70009 {
+		t.Fatalf("err = %v", err)
+	}
+	assertNoSecret(t, err.Error(), c)
+	if strings.Contains(err.Error(), "wrong") && !strings.Contains(err.Error(), "verification") {
+		t.Fatalf("error mentions the key: %v", err)
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	app, base := simEnv(t, 5)
+	c := newTestClient(t, base, func(o *Options) { o.Limiter = rate.NewLimiter(10, 1) })
+	var wg sync.WaitGroup
+	for range 15 {
+		wg.Go(func() {
+			if _, err := c.GetOfficialAccountInfo(context.Background(), []string{simulator.AccountID(0)}, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// A token bucket of 10/s with burst 1 allows at most 11 calls in any
+	// calendar second.
+	if s := app.Stats(); s.Calls != 15 || s.MaxInSecond > 11 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestRegions(t *testing.T) {
+	for _, r := range Regions() {
+		u, err := RegionURL(r)
+		if err != nil || !strings.HasPrefix(u, "https://") {
+			t.Errorf("%s: %q, %v", r, u, err)
+		}
+	}
+	if len(Regions()) != 7 {
+		t.Errorf("regions %v", Regions())
+	}
+	_, err := RegionURL("mars")
+	if err == nil || !strings.Contains(err.Error(), "singapore") || !strings.Contains(err.Error(), "silicon-valley") {
+		t.Fatalf("err = %v", err)
+	}
+	for in, want := range map[string]string{
+		"http://127.0.0.1:9999":        "http://127.0.0.1:9999",
+		"https://proxy.example/im/":    "https://proxy.example/im",
+		"ftp://x":                      "",
+		"127.0.0.1:9999":               "",
+		"http://":                      "",
+		"https://h/?usersig=x":         "",
+		"https://user:pw@h.example.cn": "",
+	} {
+		got, err := CheckBaseURL(in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("CheckBaseURL(%q) = %q, %v", in, got, err)
+		}
+	}
+}
+
+// TestKnownAnswers checks the reference's rows against Tencent's module:
+// the Node token verifies, and a token carrying each row's TLS.sig verifies,
+// which holds only if the module's HMAC equals the row's.
+func TestKnownAnswers(t *testing.T) {
+	node := "eJyrVgrxCdYrSy1SslIy0jNQ0gHzM1NS80oy0zLBwokpuZl5mcUlRYkl*UVQBcUp2YkFBZkpSlaGJgZQAJEpycxNVbIyNEcVTa0oyCxKVbKyMDOBCRVnpitZKVX6OKZql5uHh6aGlhYmhVlm6IdEmFuUGhnmh7hnamdaRhUYlhoHFORFmhnYKtUCAK0SM5I_"
+	if err := tencentyun.VerifyUserSig(testApp, testKey, "administrator", node, time.Unix(1700000100, 0)); err != nil {
+		t.Fatalf("Node token: %v", err)
+	}
+	if err := tencentyun.VerifyUserSig(testApp, testKey, "administrator", node, time.Unix(1700000000+86401, 0)); err == nil {
+		t.Fatal("expired Node token verified")
+	}
+	rows := []struct {
+		id        string
+		time, exp int64
+		sig       string
+	}{
+		{"administrator", 1700000000, 86400, "yLAe+w7WUeUuqbV9h/TX78u21oTGi+i9Zp1u3PpnY60="},
+		{"0", 1569910200, 15552000, "CpjuBdQs9ZwnuGAJR8onoOeI9fweX2vIMMY94iOJWJY="},
+	}
+	for _, r := range rows {
+		tok := packToken(t, fmt.Sprintf(`{"TLS.ver":"2.0","TLS.identifier":%q,"TLS.sdkappid":%d,"TLS.time":%d,"TLS.expire":%d,"TLS.sig":%q}`,
+			r.id, testApp, r.time, r.exp, r.sig))
+		if err := tencentyun.VerifyUserSig(testApp, testKey, r.id, tok, time.Unix(r.time+10, 0)); err != nil {
+			t.Errorf("row %s: %v", r.id, err)
+		}
+	}
+	// And what our signer produces verifies and decodes to our inputs.
+	s := newSigner(testApp, "administrator", testKey, 24*time.Hour)
+	tok, err := s.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tencentyun.VerifyUserSig(testApp, testKey, "administrator", tok, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(unpackToken(t, tok), &doc); err != nil || doc["TLS.expire"] != float64(86400) || doc["TLS.identifier"] != "administrator" {
+		t.Fatalf("doc %v, %v", doc, err)
+	}
+}
+
+func packToken(t *testing.T, doc string) string {
+	var z bytes.Buffer
+	w := zlib.NewWriter(&z)
+	io.WriteString(w, doc)
+	w.Close()
+	return strings.NewReplacer("+", "*", "/", "-", "=", "_").Replace(base64.StdEncoding.EncodeToString(z.Bytes()))
+}
+
+func unpackToken(t *testing.T, tok string) []byte {
+	raw, err := base64.StdEncoding.DecodeString(strings.NewReplacer("*", "+", "-", "/", "_", "=").Replace(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := zlib.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r)
+	return b
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, o := range []Options{
+		{SDKAppID: 1, Identifier: "a", SecretKey: "k"},
+		{BaseURL: "http://x", Identifier: "a", SecretKey: "k"},
+		{BaseURL: "http://x", SDKAppID: 1, SecretKey: "k"},
+		{BaseURL: "http://x", SDKAppID: 1, Identifier: "a"},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package tencentchat
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDecodeAnswer(t *testing.T) {
+	cases := []struct {
+		file    string
+		code    int64
+		items   int
+		wantErr string
+	}{
+		{file: "seed_answer.json", items: 2},
+		{file: "item_errors.json", items: 3},
+		{file: "request_error.json", code: 131000},
+		{file: "filtered.json", items: 1},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env envelope
+			if err := decodeAnswer(body, &env); err != nil {
+				t.Fatal(err)
+			}
+			if env.ErrorCode.V != c.code || len(env.OfficialAccountInfoList) != c.items {
+				t.Fatalf("code %d, %d items", env.ErrorCode.V, len(env.OfficialAccountInfoList))
+			}
+		})
+	}
+}
+
+func TestDecodeSeedValues(t *testing.T) {
+	body, _ := os.ReadFile("testdata/seed_answer.json")
+	var env envelope
+	if err := decodeAnswer(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	got := env.OfficialAccountInfoList[0]
+	want := AccountInfo{
+		ErrorCode: OptInt{0, true}, Name: "test_modify_official_account3", OfficialAccount: "@TOA#_test_for_penn",
+		CreateTime: OptInt{1696577604, true}, OwnerAccount: "107867", LastMsgTime: OptInt{1699501664, true},
+		SubscriberNum: OptInt{780031, true}, Introduction: "test compare introduction", FaceURL: "http://this.is.face.url1",
+		Organization: "test compare organization", CustomString: "modify_custom_string",
+	}
+	if got != want {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	// A filtered answer leaves absent fields unset, not zero-and-set.
+	body, _ = os.ReadFile("testdata/filtered.json")
+	env = envelope{}
+	if err := decodeAnswer(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if a := env.OfficialAccountInfoList[0]; !a.SubscriberNum.Set || a.LastMsgTime.Set || a.CreateTime.Set {
+		t.Fatalf("presence wrong: %+v", a)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"empty", ``, "undecodable"},
+		{"html", `<html>502</html>`, "undecodable"},
+		{"truncated", `{"ActionStatus":"OK","ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,`, "undecodable"},
+		{"array", `[]`, "undecodable"},
+		{"no ErrorCode", `{"ActionStatus":"OK","OfficialAccountInfoList":[]}`, "no ErrorCode"},
+		{"null ErrorCode", `{"ErrorCode":null}`, "no ErrorCode"},
+		{"string ErrorCode", `{"ErrorCode":"0"}`, "not an integer"},
+		{"float count", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":1.5}]}`, "not an integer"},
+		{"string count", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":"7"}]}`, "not an integer"},
+		{"huge count", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":99999999999999999999}]}`, "not an integer"},
+		{"item without code", `{"ErrorCode":0,"OfficialAccountInfoList":[{"Official_Account":"@TOA#_a"}]}`, "item 0 has no ErrorCode"},
+		{"list not array", `{"ErrorCode":0,"OfficialAccountInfoList":{}}`, "undecodable"},
+		{"name not string", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"Name":5}]}`, "undecodable"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var env envelope
+			err := decodeAnswer([]byte(c.body), &env)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to say %q", err, c.want)
+			}
+		})
+	}
+}
+
+// FuzzDecodeAnswer feeds the decoder arbitrary bodies: it must never panic,
+// and whatever it accepts must carry an ErrorCode on the envelope and on
+// every item, so no value is invented from a broken answer.
+func FuzzDecodeAnswer(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":null}]}`))
+	f.Add([]byte(`{"ErrorCode":-1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var env envelope
+		if err := decodeAnswer(body, &env); err != nil {
+			return
+		}
+		if !env.ErrorCode.Set {
+			t.Fatal("accepted an envelope without ErrorCode")
+		}
+		ids := make([]string, 0, len(env.OfficialAccountInfoList))
+		for _, it := range env.OfficialAccountInfoList {
+			if !it.ErrorCode.Set {
+				t.Fatal("accepted an item without ErrorCode")
+			}
+			ids = append(ids, it.OfficialAccount)
+		}
+		if len(ids) > 0 && len(ids) <= MaxBatch {
+			for i, r := range matchResults(ids, env.OfficialAccountInfoList) {
+				if !r.Answered || r.Info.OfficialAccount != ids[i] {
+					t.Fatalf("result %d not matched: %+v", i, r)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,88 @@
+package tencentchat
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Reason classifies a request that got no usable answer from the API. The
+// values are the exporter's `reason` label values.
+type Reason string
+
+// Transport failure kinds. An answer with a non-zero ErrorCode has no Reason.
+const (
+	ReasonNone       Reason = ""
+	ReasonTimeout    Reason = "timeout"
+	ReasonNetwork    Reason = "network"
+	ReasonHTTPStatus Reason = "http_status"
+	ReasonDecode     Reason = "decode"
+)
+
+// Reasons lists every transport failure kind, for pre-initialising counters.
+var Reasons = []Reason{ReasonTimeout, ReasonNetwork, ReasonHTTPStatus, ReasonDecode}
+
+// Error is a request-level failure: either the API answered with a non-zero
+// ErrorCode (Code != 0), or the request failed in transport (Reason != "").
+// Its message never contains the secret key or a UserSig.
+type Error struct {
+	Code       int    // Tencent ErrorCode of the envelope, 0 for transport failures
+	Info       string // Tencent ErrorInfo
+	Reason     Reason // transport failure kind, "" for API error codes
+	HTTPStatus int    // status code, for ReasonHTTPStatus
+	Attempts   int    // calls made, retries included
+	Err        error  // underlying transport or decode error, already redacted
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch {
+	case e.Code != 0:
+		fmt.Fprintf(&b, "API error code %d", e.Code)
+		if e.Info != "" {
+			fmt.Fprintf(&b, " (%s)", e.Info)
+		}
+	case e.Reason == ReasonHTTPStatus:
+		fmt.Fprintf(&b, "HTTP status %d", e.HTTPStatus)
+	default:
+		fmt.Fprintf(&b, "%s error", e.Reason)
+		if e.Err != nil {
+			fmt.Fprintf(&b, ": %v", e.Err)
+		}
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode returns the Tencent ErrorCode carried by err, or 0.
+func ErrorCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+// redactURLError rewrites the URL inside a *url.Error, which Go prints whole,
+// query and UserSig included.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redactURL(ue.URL)
+	}
+	return err
+}
+
+// redactURL keeps scheme, host and path and replaces the query, which holds
+// the UserSig.
+func redactURL(raw string) string {
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		return raw[:i] + "?<redacted>"
+	}
+	return raw
+}

@@ -1,0 +1,77 @@
+package simulator
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Account is one simulated official account. The JSON names are the API's.
+type Account struct {
+	ID           string
+	Name         string
+	Owner        string
+	CreateTime   int64
+	LastMsgTime  int64 // 0: never sent a message
+	Subscribers  int64
+	Introduction string
+	FaceURL      string
+	Organization string
+	CustomString string
+	Terminated   bool // answered with 130004, like an account that never existed
+
+	silent bool // never sends, so LastMsgTime stays 0
+}
+
+// AccountID is the ID of the i-th generated account: @TOA#_sim00000, ...
+func AccountID(i int) string { return fmt.Sprintf("@TOA#_sim%05d", i) }
+
+var topics = []string{"News", "Weather", "Sports", "Travel", "Music", "Finance", "Games", "Food", "Health", "Tech"}
+
+// generate makes n accounts whose data looks like a real app's: subscriber
+// counts spread over orders of magnitude, a few silent accounts that never
+// sent a message, a few terminated ones.
+func generate(rng *rand.Rand, n int, now time.Time) []*Account {
+	accts := make([]*Account, n)
+	for i := range accts {
+		a := &Account{
+			ID:           AccountID(i),
+			Name:         fmt.Sprintf("Sim %s %05d", topics[i%len(topics)], i),
+			Owner:        fmt.Sprintf("owner%03d", i%37),
+			CreateTime:   now.Unix() - 86400 - rng.Int64N(3*365*86400),
+			Subscribers:  int64(math.Pow(10, 1+5*rng.Float64())),
+			Introduction: "A simulated official account",
+			Organization: "Simulator",
+			silent:       i%23 == 7,
+			Terminated:   i%97 == 13,
+		}
+		if !a.silent {
+			a.LastMsgTime = now.Unix() - rng.Int64N(2*86400)
+		}
+		accts[i] = a
+	}
+	return accts
+}
+
+// evolve advances the data by one step: subscribers drift by a fraction of a
+// percent either way, now and then one account loses a large share at once,
+// and accounts that send messages do so at random.
+func evolve(rng *rand.Rand, accts []*Account, now time.Time) {
+	for _, a := range accts {
+		if a.Terminated {
+			continue
+		}
+		drift := rng.NormFloat64() * 0.005 * float64(a.Subscribers)
+		a.Subscribers += int64(math.Round(drift + 0.3*rng.Float64()))
+		if rng.Float64() < 0.0005 {
+			a.Subscribers = int64(float64(a.Subscribers) * (0.4 + 0.3*rng.Float64()))
+		}
+		if a.Subscribers < 0 {
+			a.Subscribers = 0
+		}
+		if !a.silent && rng.Float64() < 0.3 {
+			a.LastMsgTime = now.Unix()
+		}
+	}
+}
