@@ -561,20 +561,6 @@ func TestRegions(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "singapore") || !strings.Contains(err.Error(), "silicon-valley") {
 		t.Fatalf("err = %v", err)
 	}
-	for in, want := range map[string]string{
-		"http://127.0.0.1:9999":        "http://127.0.0.1:9999",
-		"https://proxy.example/im/":    "https://proxy.example/im",
-		"ftp://x":                      "",
-		"127.0.0.1:9999":               "",
-		"http://":                      "",
-		"https://h/?usersig=x":         "",
-		"https://user:pw@h.example.cn": "",
-	} {
-		got, err := CheckBaseURL(in)
-		if got != want || (err != nil) != (want == "") {
-			t.Errorf("CheckBaseURL(%q) = %q, %v", in, got, err)
-		}
-	}
 }
 
 // TestKnownAnswers checks the reference's rows against Tencent's module:

@@ -2,7 +2,6 @@ package tencentchat
 
 import (
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 )
@@ -36,24 +35,4 @@ func RegionURL(region string) (string, error) {
 		return "", fmt.Errorf("unknown region %q (valid: %s)", region, strings.Join(Regions(), ", "))
 	}
 	return "https://" + domain, nil
-}
-
-// CheckBaseURL validates an explicit base URL such as the simulator's
-// "http://127.0.0.1:9999" or a proxy's. Only the scheme and host are used;
-// a path is kept as a prefix so that proxies mounted under a path work.
-func CheckBaseURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("invalid endpoint URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("invalid endpoint URL %q: scheme must be http or https", raw)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("invalid endpoint URL %q: no host", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("invalid endpoint URL %q: must not carry a query, fragment or user info", raw)
-	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }

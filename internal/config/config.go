@@ -1,0 +1,485 @@
+// Package config loads and validates the exporter's YAML configuration. It
+// reads the secret keys and account files the configuration points at, so a
+// loaded Config is complete and a reload picks up rotated keys. It imports
+// no other package of this project.
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Secret is a string that prints as <secret> however it is formatted or
+// marshalled, so a key cannot reach a log or a dump by accident.
+type Secret string
+
+func (Secret) String() string                  { return "<secret>" }
+func (Secret) GoString() string                { return "<secret>" }
+func (Secret) MarshalYAML() (any, error)       { return "<secret>", nil }
+func (Secret) MarshalText() ([]byte, error)    { return []byte("<secret>"), nil }
+func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte("<secret>")) }
+
+// Limits of the API and sane bounds for the knobs.
+const (
+	MaxBatchSize   = 50
+	MaxAccountID   = 48
+	AccountPrefix  = "@TOA#_"
+	maxConcurrency = 64
+	maxRetries     = 10
+	minUserSigTTL  = 5 * time.Minute
+)
+
+// Settings are the knobs that defaults give and each app may override.
+type Settings struct {
+	Region      string        `yaml:"region"`
+	Timeout     time.Duration `yaml:"timeout"`
+	BatchSize   int           `yaml:"batch_size"`
+	Concurrency int           `yaml:"concurrency"`
+	RateLimit   float64       `yaml:"rate_limit"`
+	Retries     int           `yaml:"retries"`
+	UserSigTTL  time.Duration `yaml:"usersig_ttl"`
+	CacheTTL    time.Duration `yaml:"cache_ttl"`
+}
+
+// builtin are the defaults when the file's defaults section is silent.
+var builtin = Settings{
+	Timeout:     5 * time.Second,
+	BatchSize:   50,
+	Concurrency: 4,
+	RateLimit:   100,
+	Retries:     2,
+	UserSigTTL:  24 * time.Hour,
+}
+
+// App is one configured app, resolved: defaults applied, secret read,
+// accounts merged.
+type App struct {
+	Name       string
+	SDKAppID   uint64
+	Identifier string
+	SecretKey  Secret
+	Endpoint   string // base URL that overrides Region's, normalised; "" to use Region
+	Accounts   []string
+	Settings
+}
+
+// Config is a loaded, valid configuration.
+type Config struct {
+	Apps []App
+}
+
+// Load reads, validates and resolves the file at path. Warnings are things
+// worth a log line that do not stop the exporter (duplicate accounts).
+// Every error names the file, and where it applies the app and the key.
+// regions lists the valid region names; the client package owns the table.
+func Load(path string, regions []string) (*Config, []string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	cfg, warnings, err := Parse(raw, path, regions)
+	if err != nil {
+		return nil, warnings, err
+	}
+	return cfg, warnings, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// fileSchema mirrors the YAML, with pointers where "unset" differs from zero.
+type fileSchema struct {
+	Defaults settingsSchema `yaml:"defaults"`
+	Apps     []appSchema    `yaml:"apps"`
+}
+
+type settingsSchema struct {
+	Region      *string        `yaml:"region"`
+	Timeout     *time.Duration `yaml:"timeout"`
+	BatchSize   *int           `yaml:"batch_size"`
+	Concurrency *int           `yaml:"concurrency"`
+	RateLimit   *float64       `yaml:"rate_limit"`
+	Retries     *int           `yaml:"retries"`
+	UserSigTTL  *time.Duration `yaml:"usersig_ttl"`
+	CacheTTL    *time.Duration `yaml:"cache_ttl"`
+}
+
+type appSchema struct {
+	Name          string   `yaml:"name"`
+	SDKAppID      uint64   `yaml:"sdkappid"`
+	Identifier    string   `yaml:"identifier"`
+	SecretKeyFile string   `yaml:"secret_key_file"`
+	SecretKeyEnv  string   `yaml:"secret_key_env"`
+	SecretKey     string   `yaml:"secret_key"`
+	Endpoint      string   `yaml:"endpoint"`
+	Accounts      []string `yaml:"accounts"`
+	AccountsFile  string   `yaml:"accounts_file"`
+
+	settingsSchema `yaml:",inline"`
+}
+
+var (
+	topKeys      = []string{"defaults", "apps"}
+	settingsKeys = []string{"region", "timeout", "batch_size", "concurrency", "rate_limit", "retries", "usersig_ttl", "cache_ttl"}
+	appKeys      = append([]string{"name", "sdkappid", "identifier", "secret_key_file", "secret_key_env", "secret_key",
+		"endpoint", "accounts", "accounts_file"}, settingsKeys...)
+)
+
+// Parse validates raw YAML; file names the source in errors and anchors
+// relative secret_key_file and accounts_file paths.
+func Parse(raw []byte, file string, regions []string) (*Config, []string, error) {
+	fail := func(format string, args ...any) (*Config, []string, error) {
+		return nil, nil, fmt.Errorf("%s: "+format, append([]any{file}, args...)...)
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fail("empty configuration: no apps")
+		}
+		return fail("%s", yamlMessage(err))
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return fail("line %d: the top level must be a mapping with defaults and apps", doc.Line)
+	}
+	if err := checkKeys(doc, topKeys); err != nil {
+		return fail("%v", err)
+	}
+	var schema fileSchema
+	var appNodes []*yaml.Node
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		key, val := doc.Content[i].Value, doc.Content[i+1]
+		switch key {
+		case "defaults":
+			if err := checkKeys(val, settingsKeys); err != nil {
+				return fail("defaults: %v", err)
+			}
+			if err := val.Decode(&schema.Defaults); err != nil {
+				return fail("defaults: %s", yamlMessage(err))
+			}
+		case "apps":
+			if val.Kind != yaml.SequenceNode {
+				return fail("line %d: apps must be a list", val.Line)
+			}
+			appNodes = val.Content
+		}
+	}
+	if len(appNodes) == 0 {
+		return fail("no apps configured")
+	}
+	defaults, err := schema.Defaults.apply(builtin, regions)
+	if err != nil {
+		return fail("defaults: %v", err)
+	}
+	dir := dirOf(file)
+	cfg := &Config{}
+	var warnings []string
+	names, ids := map[string]bool{}, map[uint64]bool{}
+	for i, node := range appNodes {
+		where := fmt.Sprintf("apps[%d]", i)
+		var a appSchema
+		if node.Kind != yaml.MappingNode {
+			return fail("%s (line %d): an app must be a mapping", where, node.Line)
+		}
+		if n := findKey(node, "name"); n != nil && n.Value != "" {
+			where = fmt.Sprintf("app %q", n.Value)
+		}
+		if err := checkKeys(node, appKeys); err != nil {
+			return fail("%s: %v", where, err)
+		}
+		if err := node.Decode(&a); err != nil {
+			return fail("%s: %s", where, yamlMessage(err))
+		}
+		app, warns, err := a.resolve(defaults, dir, regions)
+		if err != nil {
+			return fail("%s: %v", where, err)
+		}
+		if names[app.Name] {
+			return fail("%s: name: duplicate app name", where)
+		}
+		if ids[app.SDKAppID] {
+			return fail("%s: sdkappid: %d is configured twice", where, app.SDKAppID)
+		}
+		names[app.Name], ids[app.SDKAppID] = true, true
+		for _, w := range warns {
+			warnings = append(warnings, fmt.Sprintf("%s: %s: %s", file, where, w))
+		}
+		cfg.Apps = append(cfg.Apps, app)
+	}
+	return cfg, warnings, nil
+}
+
+// yamlMessage strips the "yaml: " prefix and folds multi-line type errors.
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	return msg
+}
+
+func findKey(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// checkKeys refuses unknown and repeated keys, naming them and their line.
+func checkKeys(m *yaml.Node, known []string) error {
+	if m.Kind != yaml.MappingNode {
+		if m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+			return nil
+		}
+		return fmt.Errorf("line %d: expected a mapping", m.Line)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(m.Content); i += 2 {
+		k := m.Content[i]
+		ok := false
+		for _, name := range known {
+			ok = ok || k.Value == name
+		}
+		if !ok {
+			return fmt.Errorf("line %d: unknown key %q (known: %s)", k.Line, k.Value, strings.Join(known, ", "))
+		}
+		if seen[k.Value] {
+			return fmt.Errorf("line %d: key %q given twice", k.Line, k.Value)
+		}
+		seen[k.Value] = true
+	}
+	return nil
+}
+
+// apply overlays the set fields of s on base and validates the result.
+func (s settingsSchema) apply(base Settings, regions []string) (Settings, error) {
+	out := base
+	if s.Region != nil {
+		out.Region = *s.Region
+	}
+	if s.Timeout != nil {
+		out.Timeout = *s.Timeout
+	}
+	if s.BatchSize != nil {
+		out.BatchSize = *s.BatchSize
+	}
+	if s.Concurrency != nil {
+		out.Concurrency = *s.Concurrency
+	}
+	if s.RateLimit != nil {
+		out.RateLimit = *s.RateLimit
+	}
+	if s.Retries != nil {
+		out.Retries = *s.Retries
+	}
+	if s.UserSigTTL != nil {
+		out.UserSigTTL = *s.UserSigTTL
+	}
+	if s.CacheTTL != nil {
+		out.CacheTTL = *s.CacheTTL
+	}
+	switch {
+	case out.Region != "" && !slices.Contains(regions, out.Region):
+		return out, fmt.Errorf("region: unknown region %q (valid: %s)", out.Region, strings.Join(regions, ", "))
+	case out.Timeout <= 0:
+		return out, fmt.Errorf("timeout: must be positive, got %s", out.Timeout)
+	case out.BatchSize < 1 || out.BatchSize > MaxBatchSize:
+		return out, fmt.Errorf("batch_size: must be 1 to %d, got %d", MaxBatchSize, out.BatchSize)
+	case out.Concurrency < 1 || out.Concurrency > maxConcurrency:
+		return out, fmt.Errorf("concurrency: must be 1 to %d, got %d", maxConcurrency, out.Concurrency)
+	case out.RateLimit < 0:
+		return out, fmt.Errorf("rate_limit: must be 0 (unlimited) or more, got %g", out.RateLimit)
+	case out.Retries < 0 || out.Retries > maxRetries:
+		return out, fmt.Errorf("retries: must be 0 to %d, got %d", maxRetries, out.Retries)
+	case out.UserSigTTL < minUserSigTTL:
+		return out, fmt.Errorf("usersig_ttl: must be at least %s, got %s", minUserSigTTL, out.UserSigTTL)
+	case out.CacheTTL < 0:
+		return out, fmt.Errorf("cache_ttl: must be 0 (off) or more, got %s", out.CacheTTL)
+	}
+	return out, nil
+}
+
+func (a appSchema) resolve(defaults Settings, dir string, regions []string) (App, []string, error) {
+	var warnings []string
+	settings, err := a.settingsSchema.apply(defaults, regions)
+	if err != nil {
+		return App{}, nil, err
+	}
+	app := App{Name: a.Name, SDKAppID: a.SDKAppID, Identifier: a.Identifier, Settings: settings}
+	switch {
+	case a.Name == "":
+		return App{}, nil, errors.New("name: missing")
+	case len(a.Name) > 128:
+		return App{}, nil, errors.New("name: longer than 128 bytes")
+	case a.SDKAppID == 0:
+		return App{}, nil, errors.New("sdkappid: missing")
+	case a.Identifier == "":
+		return App{}, nil, errors.New("identifier: missing (an App admin account)")
+	}
+	key, err := a.secret(dir)
+	if err != nil {
+		return App{}, nil, err
+	}
+	app.SecretKey = key
+
+	if a.Endpoint != "" {
+		if app.Endpoint, err = checkEndpoint(a.Endpoint); err != nil {
+			return App{}, nil, fmt.Errorf("endpoint: %v", err)
+		}
+	} else if settings.Region == "" {
+		return App{}, nil, fmt.Errorf("region: missing: set region (%s) or endpoint", strings.Join(regions, ", "))
+	}
+
+	ids := append([]string(nil), a.Accounts...)
+	if a.AccountsFile != "" {
+		fromFile, err := readAccounts(resolvePath(dir, a.AccountsFile))
+		if err != nil {
+			return App{}, nil, fmt.Errorf("accounts_file: %v", err)
+		}
+		ids = append(ids, fromFile...)
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if err := CheckAccountID(id); err != nil {
+			key := "accounts"
+			if a.AccountsFile != "" {
+				key = "accounts/accounts_file"
+			}
+			return App{}, nil, fmt.Errorf("%s: %v", key, err)
+		}
+		if seen[id] {
+			warnings = append(warnings, fmt.Sprintf("account %q listed more than once; using it once", id))
+			continue
+		}
+		seen[id] = true
+		app.Accounts = append(app.Accounts, id)
+	}
+	if len(app.Accounts) == 0 {
+		return App{}, nil, errors.New("accounts: none configured (set accounts or accounts_file)")
+	}
+	return app, warnings, nil
+}
+
+// CheckAccountID checks the documented shape of an official account ID.
+func CheckAccountID(id string) error {
+	switch {
+	case !strings.HasPrefix(id, AccountPrefix) || len(id) == len(AccountPrefix):
+		return fmt.Errorf("account %q: must start with %q", id, AccountPrefix)
+	case len(id) > MaxAccountID:
+		return fmt.Errorf("account %q: longer than %d bytes", id, MaxAccountID)
+	case strings.ContainsAny(id, "\x00\r\n\t"):
+		return fmt.Errorf("account %q: contains control characters", id)
+	}
+	return nil
+}
+
+func (a appSchema) secret(dir string) (Secret, error) {
+	set := 0
+	for _, s := range []string{a.SecretKeyFile, a.SecretKeyEnv, a.SecretKey} {
+		if s != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return "", errors.New("secret_key_file, secret_key_env, secret_key: set exactly one")
+	}
+	switch {
+	case a.SecretKeyFile != "":
+		raw, err := os.ReadFile(resolvePath(dir, a.SecretKeyFile))
+		if err != nil {
+			return "", fmt.Errorf("secret_key_file: %v", unwrapPathErr(a.SecretKeyFile, err))
+		}
+		key := strings.TrimSpace(string(raw))
+		if key == "" {
+			return "", fmt.Errorf("secret_key_file: %s is empty", a.SecretKeyFile)
+		}
+		return Secret(key), nil
+	case a.SecretKeyEnv != "":
+		key := strings.TrimSpace(os.Getenv(a.SecretKeyEnv))
+		if key == "" {
+			return "", fmt.Errorf("secret_key_env: environment variable %s is unset or empty", a.SecretKeyEnv)
+		}
+		return Secret(key), nil
+	}
+	return Secret(strings.TrimSpace(a.SecretKey)), nil
+}
+
+func unwrapPathErr(name string, err error) error {
+	return fmt.Errorf("%s: %w", name, unwrapPath(err))
+}
+
+// checkEndpoint accepts http and https base URLs without query or user info.
+func checkEndpoint(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("invalid URL %q", raw)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%q: scheme must be http or https", raw)
+	case u.Host == "":
+		return "", fmt.Errorf("%q: no host", raw)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("%q: must not carry user info, a query or a fragment", raw)
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+func readAccounts(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, unwrapPathErr(path, err)
+	}
+	defer f.Close()
+	var ids []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		ids = append(ids, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return ids, nil
+}
+
+func dirOf(file string) string {
+	if i := strings.LastIndexByte(file, '/'); i >= 0 {
+		return file[:i+1]
+	}
+	return ""
+}
+
+func resolvePath(dir, p string) string {
+	if p == "" || strings.HasPrefix(p, "/") {
+		return p
+	}
+	return dir + p
+}

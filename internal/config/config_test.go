@@ -1,0 +1,215 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var regions = []string{"china", "frankfurt", "jakarta", "seoul", "silicon-valley", "singapore", "tokyo"}
+
+func TestLoadGood(t *testing.T) {
+	cfg, warnings, err := Load("testdata/good.yml", regions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Apps) != 2 {
+		t.Fatalf("%d apps", len(cfg.Apps))
+	}
+	prod, staging := cfg.Apps[0], cfg.Apps[1]
+	if string(prod.SecretKey) != "test-secret-key-0123456789" || prod.Region != "china" || prod.Endpoint != "" {
+		t.Errorf("prod: region %q endpoint %q", prod.Region, prod.Endpoint)
+	}
+	wantAccounts := "@TOA#_test_for_penn @TOA#_@TOA#dZDP @TOA#_shared @TOA#_from_file_1 @TOA#_from_file_2"
+	if got := strings.Join(prod.Accounts, " "); got != wantAccounts {
+		t.Errorf("accounts %s", got)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], `"@TOA#_shared"`) || !strings.Contains(warnings[0], `app "prod"`) {
+		t.Errorf("warnings %q", warnings)
+	}
+	want := Settings{Region: "china", Timeout: 4 * time.Second, BatchSize: 40, Concurrency: 3, RateLimit: 50, Retries: 1, UserSigTTL: 12 * time.Hour}
+	if prod.Settings != want {
+		t.Errorf("prod settings %+v", prod.Settings)
+	}
+	if staging.Endpoint != "http://127.0.0.1:9999" || staging.BatchSize != 10 || staging.Region != "singapore" || string(staging.SecretKey) != "inline-key" {
+		t.Errorf("staging %+v", staging)
+	}
+}
+
+func TestBuiltinDefaults(t *testing.T) {
+	cfg, _, err := Parse([]byte(`
+apps:
+  - {name: a, sdkappid: 1, identifier: admin, secret_key: k, region: tokyo, accounts: ["@TOA#_x"]}
+`), "c.yml", regions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := builtin
+	want.Region = "tokyo"
+	if cfg.Apps[0].Settings != want {
+		t.Fatalf("%+v", cfg.Apps[0].Settings)
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	cfg, _, err := Load("testdata/good.yml", regions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v %#v %s %q %v", cfg.Apps[0], cfg.Apps[0], cfg.Apps[0].SecretKey, cfg.Apps[0].SecretKey, *cfg)} {
+		if strings.Contains(s, "test-secret-key") || strings.Contains(s, "inline-key") {
+			t.Fatalf("secret printed: %s", s)
+		}
+	}
+}
+
+// TestBroken: each broken config gives one line naming the file, the app
+// where there is one, and the key.
+func TestBroken(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("k\n"), 0o600)
+	// A directory cannot be read as a file, even by root (who reads 0o000).
+	unreadable := filepath.Join(dir, "unreadable")
+	os.Mkdir(unreadable, 0o700)
+	t.Setenv("TCE_EMPTY", "")
+	t.Setenv("TCE_KEY", "from-env")
+
+	app := func(extra string) string {
+		return "apps:\n  - name: prod\n    sdkappid: 1400000000\n    identifier: admin\n    region: china\n" + extra
+	}
+	withKey := func(extra string) string { return app("    secret_key: k\n" + extra) }
+	ok := withKey("    accounts: ['@TOA#_a']\n")
+	if _, _, err := Parse([]byte(ok), "c.yml", regions); err != nil {
+		t.Fatalf("baseline config fails: %v", err)
+	}
+	cases := []struct {
+		name string
+		yaml string
+		want []string // substrings of the one-line error
+	}{
+		{"empty file", "", []string{"c.yml", "no apps"}},
+		{"not a mapping", "- a\n", []string{"c.yml", "top level"}},
+		{"unknown top key", "defaults: {}\napps: []\nextra: 1\n", []string{"c.yml", `unknown key "extra"`, "line 3"}},
+		{"unknown defaults key", "defaults:\n  regoin: china\n" + ok, []string{"defaults", `unknown key "regoin"`}},
+		{"unknown app key", withKey("    accounts: ['@TOA#_a']\n    acounts_file: x\n"), []string{`app "prod"`, `unknown key "acounts_file"`}},
+		{"duplicate key", withKey("    accounts: ['@TOA#_a']\n    accounts: ['@TOA#_b']\n"), []string{`app "prod"`, `"accounts" given twice`}},
+		{"empty apps", "apps: []\n", []string{"c.yml", "no apps"}},
+		{"apps not a list", "apps: {}\n", []string{"apps must be a list"}},
+		{"wrong type sdkappid", strings.Replace(ok, "1400000000", "abc", 1), []string{`app "prod"`, "abc", "uint64"}},
+		{"wrong type batch_size", withKey("    accounts: ['@TOA#_a']\n    batch_size: many\n"), []string{`app "prod"`, "many"}},
+		{"wrong type timeout", "defaults:\n  timeout: soon\n" + ok, []string{"defaults", "soon"}},
+		{"batch_size 0", withKey("    accounts: ['@TOA#_a']\n    batch_size: 0\n"), []string{`app "prod"`, "batch_size", "got 0"}},
+		{"batch_size 51", "defaults:\n  batch_size: 51\n" + ok, []string{"defaults", "batch_size", "got 51"}},
+		{"concurrency 0", withKey("    accounts: ['@TOA#_a']\n    concurrency: 0\n"), []string{`app "prod"`, "concurrency"}},
+		{"negative rate", withKey("    accounts: ['@TOA#_a']\n    rate_limit: -1\n"), []string{`app "prod"`, "rate_limit"}},
+		{"retries 11", withKey("    accounts: ['@TOA#_a']\n    retries: 11\n"), []string{`app "prod"`, "retries"}},
+		{"short ttl", withKey("    accounts: ['@TOA#_a']\n    usersig_ttl: 1s\n"), []string{`app "prod"`, "usersig_ttl"}},
+		{"zero timeout", withKey("    accounts: ['@TOA#_a']\n    timeout: 0s\n"), []string{`app "prod"`, "timeout"}},
+		{"negative cache_ttl", withKey("    accounts: ['@TOA#_a']\n    cache_ttl: -1s\n"), []string{`app "prod"`, "cache_ttl"}},
+		{"duplicate name", ok + "  - {name: prod, sdkappid: 2, identifier: a, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{`app "prod"`, "name", "duplicate"}},
+		{"duplicate sdkappid", ok + "  - {name: other, sdkappid: 1400000000, identifier: a, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{`app "other"`, "sdkappid", "twice"}},
+		{"missing name", "apps:\n  - {sdkappid: 2, identifier: a, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{"apps[0]", "name: missing"}},
+		{"missing sdkappid", "apps:\n  - {name: x, identifier: a, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{`app "x"`, "sdkappid: missing"}},
+		{"missing identifier", "apps:\n  - {name: x, sdkappid: 2, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{`app "x"`, "identifier: missing"}},
+		{"missing secret", app("    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file, secret_key_env, secret_key", "exactly one"}},
+		{"two secrets", app("    secret_key: k\n    secret_key_env: TCE_KEY\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "exactly one"}},
+		{"missing secret file", app("    secret_key_file: /nonexistent/key\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "/nonexistent/key", "no such file"}},
+		{"unreadable secret file", app("    secret_key_file: " + unreadable + "\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "is a directory"}},
+		{"empty secret env", app("    secret_key_env: TCE_EMPTY\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_env", "TCE_EMPTY"}},
+		{"missing accounts file", withKey("    accounts_file: /nonexistent/accts\n"), []string{`app "prod"`, "accounts_file", "no such file"}},
+		{"no accounts", withKey(""), []string{`app "prod"`, "accounts: none"}},
+		{"bad region", strings.Replace(ok, "region: china", "region: mars", 1), []string{`app "prod"`, "region", "mars", "singapore"}},
+		{"no region", "apps:\n  - {name: x, sdkappid: 2, identifier: a, secret_key: k, accounts: ['@TOA#_a']}\n", []string{`app "x"`, "region: missing"}},
+		{"bad endpoint scheme", withKey("    endpoint: ftp://h\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "endpoint", "scheme"}},
+		{"bad endpoint url", withKey("    endpoint: 'http://[::1'\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "endpoint", "invalid URL"}},
+		{"endpoint with query", withKey("    endpoint: 'https://h/?x=1'\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "endpoint"}},
+		{"malformed account", withKey("    accounts: ['test_for_penn']\n"), []string{`app "prod"`, "accounts", "test_for_penn", "@TOA#_"}},
+		{"bare prefix", withKey("    accounts: ['@TOA#_']\n"), []string{`app "prod"`, "accounts"}},
+		{"overlong account", withKey("    accounts: ['@TOA#_" + strings.Repeat("x", 43) + "']\n"), []string{`app "prod"`, "accounts", "48 bytes"}},
+		{"bad yaml", "apps: [\n", []string{"c.yml", "line"}},
+		{"tab indentation", "apps:\n\t- name: x\n", []string{"c.yml"}},
+		{"app not mapping", "apps:\n  - prod\n", []string{"apps[0]", "mapping"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Parse([]byte(c.yaml), "c.yml", regions)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error spans lines: %q", msg)
+			}
+			if !strings.HasPrefix(msg, "c.yml: ") {
+				t.Errorf("error does not start with the file: %q", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretFromEnvAndRotation(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	cfgFile := filepath.Join(dir, "c.yml")
+	os.WriteFile(cfgFile, []byte("apps:\n  - {name: a, sdkappid: 1, identifier: x, secret_key_file: key, region: china, accounts: ['@TOA#_a']}\n  - {name: b, sdkappid: 2, identifier: x, secret_key_env: TCE_KEY_B, region: china, accounts: ['@TOA#_a']}\n"), 0o600)
+	t.Setenv("TCE_KEY_B", "env-key")
+	os.WriteFile(key, []byte("one\n"), 0o600)
+	cfg, _, err := Load(cfgFile, regions)
+	if err != nil || cfg.Apps[0].SecretKey != "one" || cfg.Apps[1].SecretKey != "env-key" {
+		t.Fatalf("%v", err)
+	}
+	// A relative secret_key_file is relative to the config file, and each
+	// load reads it again, so rotating the key needs only a reload.
+	os.WriteFile(key, []byte("two\n"), 0o600)
+	cfg, _, err = Load(cfgFile, regions)
+	if err != nil || cfg.Apps[0].SecretKey != "two" {
+		t.Fatalf("rotated key not read: %v", err)
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, _, err := Load("/nonexistent/config.yml", regions)
+	if err == nil || err.Error() != "/nonexistent/config.yml: no such file or directory" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// FuzzParse: no input makes the loader panic, and whatever it accepts obeys
+// the documented limits.
+func FuzzParse(f *testing.F) {
+	for _, file := range []string{"testdata/good.yml"} {
+		b, _ := os.ReadFile(file)
+		f.Add(b)
+	}
+	f.Add([]byte("apps:\n  - {name: a, sdkappid: 1, identifier: x, secret_key: k, region: china, accounts: ['@TOA#_a']}\n"))
+	f.Add([]byte("defaults: {batch_size: 0}\napps: [{}]"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		cfg, _, err := Parse(raw, "testdata/fuzz.yml", regions)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		for _, a := range cfg.Apps {
+			if a.Name == "" || a.SDKAppID == 0 || a.SecretKey == "" || len(a.Accounts) == 0 ||
+				a.BatchSize < 1 || a.BatchSize > MaxBatchSize || a.Concurrency < 1 || a.Timeout <= 0 {
+				t.Fatalf("accepted invalid app %+v", a)
+			}
+			for _, id := range a.Accounts {
+				if CheckAccountID(id) != nil {
+					t.Fatalf("accepted account %q", id)
+				}
+			}
+		}
+	})
+}
