@@ -483,3 +483,7 @@ func resolvePath(dir, p string) string {
 	}
 	return dir + p
 }
+
+// Defaults returns the built-in settings, for configurations made in code
+// (demo mode).
+func Defaults() Settings { return builtin }
