@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -49,8 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		configCheck   = app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 not).").Bool()
 		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		timeoutOffset = app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout, so the answer arrives in time.").Default("0.5").Float64()
-		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
-		logFormat     = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
+		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").String()
+		logFormat     = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").String()
 		demo          = app.Flag("demo", "Run on an embedded simulated API with a demo app of 50 living accounts; needs no configuration or credentials.").Bool()
 		webFlags      = kingpinflag.AddFlags(app, ":9882")
 	)
@@ -60,8 +61,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
 	}
-	if *timeoutOffset < 0 {
+	// Checked by hand rather than with kingpin's Enum, whose message does
+	// not name the flag.
+	switch {
+	case *timeoutOffset < 0:
 		fmt.Fprintf(stderr, "%s: --timeout-offset must not be negative\n", program)
+		return 1
+	case !slices.Contains([]string{"debug", "info", "warn", "error"}, *logLevel):
+		fmt.Fprintf(stderr, "%s: --log.level must be debug, info, warn or error, got %q\n", program, *logLevel)
+		return 1
+	case *logFormat != "logfmt" && *logFormat != "json":
+		fmt.Fprintf(stderr, "%s: --log.format must be logfmt or json, got %q\n", program, *logFormat)
 		return 1
 	}
 	logger, slogger := newLoggers(stderr, *logLevel, *logFormat)

@@ -1,0 +1,249 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+const (
+	testApp   = 1400000000
+	testAdmin = "administrator"
+	testKey   = "collector-test-secret-key-5bd2850fff3ecb11"
+)
+
+// leakWatch gathers everything the exporter logged and served in this
+// package's tests, and every UserSig the simulator was sent; TestMain fails
+// the run if any secret shows up in the output.
+var leakWatch struct {
+	mu      sync.Mutex
+	outputs []string
+	sigs    map[string]bool
+}
+
+func record(s string) {
+	leakWatch.mu.Lock()
+	leakWatch.outputs = append(leakWatch.outputs, s)
+	leakWatch.mu.Unlock()
+}
+
+func TestMain(m *testing.M) {
+	leakWatch.sigs = map[string]bool{}
+	code := m.Run()
+	leakWatch.mu.Lock()
+	defer leakWatch.mu.Unlock()
+	if code == 0 {
+		if len(leakWatch.sigs) == 0 || len(leakWatch.outputs) == 0 {
+			fmt.Println("leak check saw no UserSig or no output: the check itself is broken")
+			code = 1
+		}
+		for _, out := range leakWatch.outputs {
+			for _, secret := range append(keysOf(leakWatch.sigs), testKey) {
+				if strings.Contains(out, secret) {
+					fmt.Printf("secret leaked into output: %.80q...\n", secret)
+					code = 1
+				}
+			}
+		}
+		fmt.Printf("leak check: %d outputs searched for the key and %d UserSigs\n", len(leakWatch.outputs), len(leakWatch.sigs))
+	}
+	os.Exit(code)
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// rig is a simulator and an exporter in front of it, both on real HTTP.
+type rig struct {
+	sim    *simulator.Simulator
+	simApp *simulator.App
+	simURL string
+	exp    *Exporter
+	srv    *httptest.Server
+	logs   *syncBuffer
+	cfg    *config.Config
+
+	// intercept, if set, may answer a simulator call instead of it.
+	mu        sync.Mutex
+	intercept func(body []byte, w http.ResponseWriter) bool
+}
+
+func appConfig(name string, sdkappid uint64, endpoint string, accounts int) config.App {
+	a := config.App{Name: name, SDKAppID: sdkappid, Identifier: testAdmin, SecretKey: testKey,
+		Endpoint: endpoint, Settings: config.Defaults()}
+	a.RateLimit = 0
+	a.Timeout = 2 * time.Second
+	for i := range accounts {
+		a.Accounts = append(a.Accounts, simulator.AccountID(i))
+	}
+	return a
+}
+
+func newRig(t *testing.T, accounts int, mod func(*config.App)) *rig {
+	t.Helper()
+	r := &rig{sim: simulator.New(), logs: &syncBuffer{}}
+	r.simApp = r.sim.AddApp(simulator.AppConfig{SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Accounts: accounts, Seed: 5})
+	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if sig := req.URL.Query().Get("usersig"); sig != "" {
+			leakWatch.mu.Lock()
+			leakWatch.sigs[sig] = true
+			leakWatch.mu.Unlock()
+		}
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		icpt := r.intercept
+		r.mu.Unlock()
+		if icpt != nil && icpt(body, w) {
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		r.sim.ServeHTTP(w, req)
+	}))
+	r.simURL = simSrv.URL
+	logger := level.NewFilter(log.NewLogfmtLogger(r.logs), level.AllowDebug())
+	r.exp = New(logger)
+	a := appConfig("main", testApp, simSrv.URL, accounts)
+	if mod != nil {
+		mod(&a)
+	}
+	r.cfg = &config.Config{Apps: []config.App{a}}
+	if err := r.exp.Reload(func() (*config.Config, error) { return r.cfg, nil }); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	opts := HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Static: nil}
+	mux.Handle("/metrics", r.exp.MetricsHandler(opts))
+	mux.Handle("/probe", r.exp.ProbeHandler(opts))
+	r.srv = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		r.srv.Close()
+		r.sim.Close()
+		simSrv.Close()
+		record(r.logs.String())
+	})
+	return r
+}
+
+func (r *rig) setIntercept(f func(body []byte, w http.ResponseWriter) bool) {
+	r.mu.Lock()
+	r.intercept = f
+	r.mu.Unlock()
+}
+
+// get fetches a path of the exporter with optional headers.
+func (r *rig) get(t *testing.T, path string, header map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, r.srv.URL+path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	record(string(body))
+	return resp.StatusCode, string(body)
+}
+
+// scrape fetches and parses an exposition.
+func (r *rig) scrape(t *testing.T, path string, header map[string]string) families {
+	t.Helper()
+	status, body := r.get(t, path, header)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	return parse(t, body)
+}
+
+type families map[string]*dto.MetricFamily
+
+func parse(t *testing.T, body string) families {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("exposition does not parse: %v", err)
+	}
+	return mf
+}
+
+func labelsOf(m *dto.Metric) map[string]string {
+	out := map[string]string{}
+	for _, lp := range m.GetLabel() {
+		out[lp.GetName()] = lp.GetValue()
+	}
+	return out
+}
+
+// value finds one sample by labels (a subset match); ok is false if none.
+func (f families) value(name string, labels map[string]string) (float64, bool) {
+	mf := f[name]
+	if mf == nil {
+		return 0, false
+	}
+	for _, m := range mf.GetMetric() {
+		l := labelsOf(m)
+		match := true
+		for k, v := range labels {
+			match = match && l[k] == v
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+func (f families) count(name string) int {
+	if mf := f[name]; mf != nil {
+		return len(mf.GetMetric())
+	}
+	return 0
+}

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+// These tests run the built binary as a user would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tce-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "tencentchat_exporter")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Printf("building the exporter: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a running exporter.
+type proc struct {
+	cmd    *exec.Cmd
+	addr   string
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	done   chan struct{} // closed when the process has exited
+	err    error         // its exit status, once done is closed
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{addr: freePort(t), done: make(chan struct{})}
+	p.cmd = exec.Command(binary, append([]string{"--web.listen-address=" + p.addr}, args...)...)
+	pipe, _ := p.cmd.StderrPipe()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	copied := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		close(copied)
+	}()
+	go func() { <-copied; p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + p.addr + "/-/healthy"); err == nil {
+			resp.Body.Close()
+			return p
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("exporter did not come up; logs:\n%s", p.logs())
+	return nil
+}
+
+func (p *proc) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + p.addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (p *proc) post(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Post("http://"+p.addr+path, "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func countLines(body, prefix string) int {
+	n := 0
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestDemo(t *testing.T) {
+	p := start(t, "--demo")
+	status, body := p.get(t, "/metrics")
+	if status != 200 {
+		t.Fatalf("/metrics: %d", status)
+	}
+	for _, want := range []string{
+		`tencentchat_up{app_name="demo",sdkappid="1400000000"} 1`,
+		`tencentchat_exporter_config_last_reload_successful 1`,
+		`tencentchat_exporter_build_info{`,
+		`go_goroutines `,
+		`process_cpu_seconds_total `,
+		`tencentchat_api_errors_total{app_name="demo",code="131000",sdkappid="1400000000"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// 50 accounts, one terminated (index 13).
+	if n := countLines(body, "tencentchat_official_account_up{"); n != 50 {
+		t.Errorf("%d accounts", n)
+	}
+	if n := countLines(body, "tencentchat_official_account_subscribers{"); n != 49 {
+		t.Errorf("%d subscriber series, want 49", n)
+	}
+	if n := countLines(body, "tencentchat_official_account_last_message_timestamp_seconds{"); n < 40 || n >= 49 {
+		t.Errorf("%d last-message series: silent accounts must have none", n)
+	}
+	if s, b := p.get(t, "/probe?target=demo"); s != 200 || countLines(b, "tencentchat_official_account_up{") != 50 {
+		t.Errorf("/probe?target=demo: %d", s)
+	}
+	if s, b := p.get(t, "/probe?target=other"); s != 400 || !strings.Contains(b, "unknown target") {
+		t.Errorf("/probe?target=other: %d %s", s, b)
+	}
+	if s, b := p.get(t, "/"); s != 200 || !strings.Contains(b, "/metrics") {
+		t.Errorf("landing page: %d", s)
+	}
+	if s, _ := p.get(t, "/-/reload"); s != http.StatusMethodNotAllowed {
+		t.Errorf("GET /-/reload: %d", s)
+	}
+	if s, _ := p.post(t, "/-/reload"); s != 200 {
+		t.Errorf("POST /-/reload: %d", s)
+	}
+	if !strings.Contains(p.logs(), "demo mode") {
+		t.Errorf("demo not announced in logs:\n%s", p.logs())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(binary, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "tencentchat_exporter, version") {
+		t.Fatalf("%v: %s", err, out)
+	}
+}
+
+func TestBadFlag(t *testing.T) {
+	out, err := exec.Command(binary, "--log.level=loud").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "log.level") {
+		t.Fatalf("%v: %s", err, out)
+	}
+}
+
+const key = "main-test-secret-key-a1b2c3d4e5f6"
+
+// simServer is an in-process simulator recording the UserSigs it is sent.
+func simServer(t *testing.T, accounts int) (*simulator.App, string, func() []string) {
+	sim := simulator.New()
+	app := sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: key, Accounts: accounts})
+	var mu sync.Mutex
+	sigs := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sigs[r.URL.Query().Get("usersig")] = true
+		mu.Unlock()
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { sim.Close(); srv.Close() })
+	return app, srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := []string{}
+		for s := range sigs {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+}
+
+func writeConfig(t *testing.T, path, endpoint string, accounts int) {
+	t.Helper()
+	ids := make([]string, accounts)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%q", simulator.AccountID(i))
+	}
+	cfg := fmt.Sprintf(`apps:
+  - name: prod
+    sdkappid: 1400000000
+    identifier: administrator
+    secret_key_file: key.txt
+    endpoint: %s
+    accounts: [%s]
+`, endpoint, strings.Join(ids, ", "))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigAgainstSimulator(t *testing.T) {
+	_, endpoint, sigs := simServer(t, 100)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yml")
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key+"\n"), 0o600)
+	writeConfig(t, cfgPath, endpoint, 10)
+
+	p := start(t, "--config.file="+cfgPath, "--log.level=debug")
+	_, body := p.get(t, "/metrics")
+	if n := countLines(body, "tencentchat_official_account_up{"); n != 10 {
+		t.Fatalf("%d accounts", n)
+	}
+
+	// SIGHUP picks up an edit.
+	writeConfig(t, cfgPath, endpoint, 20)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool {
+		_, body = p.get(t, "/metrics")
+		return countLines(body, "tencentchat_official_account_up{") == 20
+	})
+
+	// A broken edit is refused; the old config keeps serving.
+	os.WriteFile(cfgPath, []byte("apps:\n  - name: prod\n    bogus: 1\n"), 0o600)
+	status, msg := p.post(t, "/-/reload")
+	if status != 400 || !strings.Contains(msg, `unknown key "bogus"`) {
+		t.Fatalf("POST /-/reload with a broken config: %d %s", status, msg)
+	}
+	_, body = p.get(t, "/metrics")
+	if !strings.Contains(body, "tencentchat_exporter_config_last_reload_successful 0") ||
+		countLines(body, "tencentchat_official_account_up{") != 20 {
+		t.Fatalf("after a refused reload:\n%s", grepLines(body, "tencentchat_exporter_config"))
+	}
+
+	// SIGTERM: exit 0, promptly.
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("exit after SIGTERM: %v", p.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within 10s of SIGTERM")
+	}
+
+	logs := p.logs()
+	seen := sigs()
+	if len(seen) == 0 {
+		t.Fatal("no UserSig seen: the leak check below would prove nothing")
+	}
+	for _, secret := range append(seen, key) {
+		if strings.Contains(logs, secret) || strings.Contains(body, secret) || strings.Contains(msg, secret) {
+			t.Fatalf("a secret is in the output")
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func grepLines(body, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	good := filepath.Join(dir, "good.yml")
+	writeConfig(t, good, "http://127.0.0.1:1", 3)
+	out, err := exec.Command(binary, "--config.check", "--config.file="+good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "valid: 1 apps, 3 accounts") {
+		t.Fatalf("good config: %v %s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	os.WriteFile(bad, []byte("apps:\n  - name: prod\n    sdkappid: 1\n    identifier: a\n    secret_key_file: key.txt\n    region: china\n    batch_size: 51\n    accounts: ['@TOA#_a']\n"), 0o600)
+	out, err = exec.Command(binary, "--config.check", "--config.file="+bad).CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 {
+		t.Fatalf("bad config exit: %v", err)
+	}
+	line := strings.TrimSpace(string(out))
+	if strings.Count(line, "\n") != 0 || !strings.Contains(line, bad) || !strings.Contains(line, `app "prod"`) || !strings.Contains(line, "batch_size") {
+		t.Fatalf("bad config message: %q", line)
+	}
+	// A bad config at start-up stops the exporter with status 1.
+	cmd := exec.Command(binary, "--config.file="+bad, "--web.listen-address="+freePort(t))
+	out, err = cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "batch_size") {
+		t.Fatalf("start with a bad config: %v %s", err, out)
+	}
+}
