@@ -213,3 +213,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestExampleConfig keeps config.example.yml loadable: only its secret
+// file and environment variable are pointed at test values.
+func TestExampleConfig(t *testing.T) {
+	raw, err := os.ReadFile("../../config.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := filepath.Abs("testdata/key.txt")
+	text := strings.Replace(string(raw), "/run/secrets/prod_key", key, 1)
+	t.Setenv("TENCENTCHAT_STAGING_KEY", "staging-key")
+	cfg, warnings, err := Parse([]byte(text), "config.example.yml", regions)
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("%v %v", err, warnings)
+	}
+	if len(cfg.Apps) != 2 || cfg.Apps[1].Concurrency != 2 || cfg.Apps[1].RateLimit != 20 || cfg.Apps[0].Region != "china" {
+		t.Fatalf("%+v", cfg.Apps)
+	}
+}
