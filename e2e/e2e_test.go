@@ -1,0 +1,420 @@
+// Package e2e runs the exporter as users do: built binaries in front of the
+// simulator, scraped by a real Prometheus server with the mixin's rules, the
+// README's scrape configs and the dashboard's queries.
+package e2e
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+const key = "e2e-secret-key-0f1e2d3c4b5a"
+
+// apps of the test; the README's scrape configs name these targets.
+var apps = []struct {
+	name     string
+	sdkappid uint64
+	accounts int
+}{{"prod", 1400000000, 20}, {"staging", 1400000001, 5}, {"shop", 1400000002, 8}, {"news", 1400000003, 3}}
+
+func need(t *testing.T, tool string) string {
+	t.Helper()
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		t.Fatalf("%s is not on PATH: the end-to-end test needs a real Prometheus. Install it (Debian/Ubuntu: apt-get install prometheus) and run again", tool)
+	}
+	return path
+}
+
+func TestRules(t *testing.T) {
+	promtool := need(t, "promtool")
+	for _, args := range [][]string{
+		{"check", "rules", "../mixin/alerts.yml"},
+		{"test", "rules", "../mixin/tests/alerts_test.yml"},
+	} {
+		out, err := exec.Command(promtool, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "SUCCESS") {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startProc runs a command until the test ends and waits for url to answer.
+func startProc(t *testing.T, ready string, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	logFile, _ := os.Create(filepath.Join(t.TempDir(), filepath.Base(name)+".log"))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logFile.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("%s log:\n%s", filepath.Base(name), tail(string(b), 3000))
+		}
+	})
+	waitUntil(t, 30*time.Second, "waiting for "+ready, func() bool {
+		resp, err := http.Get(ready)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return cmd
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v %s", d, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// readmeScrapeConfigs returns the scrape configs of the README's yaml
+// blocks, with the README's placeholders pointed at this test's processes.
+func readmeScrapeConfigs(t *testing.T, replace *strings.Replacer) []any {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(raw), -1) {
+		if !strings.HasPrefix(m[1], "scrape_configs:") {
+			continue
+		}
+		var doc struct {
+			ScrapeConfigs []any `yaml:"scrape_configs"`
+		}
+		if err := yaml.Unmarshal([]byte(replace.Replace(m[1])), &doc); err != nil {
+			t.Fatalf("README scrape config does not parse: %v\n%s", err, m[1])
+		}
+		out = append(out, doc.ScrapeConfigs...)
+	}
+	if len(out) != 3 {
+		t.Fatalf("found %d scrape configs in the README, want the /metrics, /probe and sharded ones", len(out))
+	}
+	return out
+}
+
+type promClient struct {
+	t    *testing.T
+	base string
+}
+
+type sample struct {
+	Metric map[string]string
+	Value  [2]any
+}
+
+func (p promClient) query(q string) []sample {
+	p.t.Helper()
+	resp, err := http.Get(p.base + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string
+		Error  string
+		Data   struct {
+			ResultType string
+			Result     json.RawMessage
+		}
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(body, &r); err != nil || r.Status != "success" {
+		p.t.Fatalf("query %s: %s %s", q, r.Error, body)
+	}
+	if r.Data.ResultType == "scalar" {
+		return []sample{{}}
+	}
+	var out []sample
+	json.Unmarshal(r.Data.Result, &out)
+	return out
+}
+
+func hashmod(s string, mod uint64) uint64 {
+	sum := md5.Sum([]byte(s))
+	return binary.BigEndian.Uint64(sum[8:]) % mod
+}
+
+func TestEndToEnd(t *testing.T) {
+	prometheus := need(t, "prometheus")
+	dir := t.TempDir()
+
+	// The simulator, its data still so values can be compared exactly.
+	sim := simulator.New()
+	simApps := map[string]*simulator.App{}
+	for _, a := range apps {
+		simApps[a.name] = sim.AddApp(simulator.AppConfig{SDKAppID: a.sdkappid, Identifier: "administrator", SecretKey: key, Accounts: a.accounts, Seed: 11})
+	}
+	simSrv := httptest.NewServer(sim)
+	defer simSrv.Close()
+	defer sim.Close()
+
+	// Two exporter replicas sharing one configuration.
+	bin := filepath.Join(dir, "tencentchat_exporter")
+	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "key"), []byte(key), 0o600)
+	var cfg strings.Builder
+	cfg.WriteString("defaults:\n  timeout: 2s\napps:\n")
+	for _, a := range apps {
+		ids := make([]string, a.accounts)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%q", simulator.AccountID(i))
+		}
+		fmt.Fprintf(&cfg, "  - {name: %s, sdkappid: %d, identifier: administrator, secret_key_file: key, endpoint: %q, accounts: [%s]}\n",
+			a.name, a.sdkappid, simSrv.URL, strings.Join(ids, ", "))
+	}
+	cfgFile := filepath.Join(dir, "config.yml")
+	os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
+	replicas := []string{freeAddr(t), freeAddr(t)}
+	for _, addr := range replicas {
+		startProc(t, "http://"+addr+"/-/healthy", bin, "--config.file="+cfgFile, "--web.listen-address="+addr)
+	}
+	// And the demo, which the dashboard must show data for too.
+	demoAddr := freeAddr(t)
+	startProc(t, "http://"+demoAddr+"/-/healthy", bin, "--demo", "--web.listen-address="+demoAddr)
+
+	// Prometheus with the README's scrape configs and the mixin's rules,
+	// their for: durations cut to seconds.
+	rules, err := os.ReadFile("../mixin/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fastRules := regexp.MustCompile(`for: \d+m`).ReplaceAll(rules, []byte("for: 2s"))
+	os.WriteFile(filepath.Join(dir, "alerts.yml"), fastRules, 0o644)
+	scrapes := readmeScrapeConfigs(t, strings.NewReplacer(
+		"exporter-host:9882", replicas[0], "exporter-0:9882", replicas[0], "exporter-1:9882", replicas[1],
+		"scrape_interval: 60s", "scrape_interval: 1s", "scrape_timeout: 30s", "scrape_timeout: 1s"))
+	scrapes = append(scrapes, map[string]any{"job_name": "demo",
+		"static_configs": []any{map[string]any{"targets": []string{demoAddr}}}})
+	promCfg, _ := yaml.Marshal(map[string]any{
+		"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
+		"rule_files":     []string{filepath.Join(dir, "alerts.yml")},
+		"scrape_configs": scrapes,
+	})
+	os.WriteFile(filepath.Join(dir, "prometheus.yml"), promCfg, 0o644)
+	promAddr := freeAddr(t)
+	startProc(t, "http://"+promAddr+"/-/ready", prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
+	prom := promClient{t: t, base: "http://" + promAddr}
+
+	// Every target of the three jobs is up: 1 (/metrics), 2 (/probe), 4 (sharded).
+	want := map[string]int{"tencentchat": 1, "tencentchat_probe": 2, "tencentchat_sharded": 4, "demo": 1}
+	waitUntil(t, 30*time.Second, "for every target to be up", func() bool {
+		for job, n := range want {
+			if len(prom.query(fmt.Sprintf(`up{job=%q} == 1`, job))) != n {
+				return false
+			}
+		}
+		return true
+	})
+
+	t.Run("sharding", func(t *testing.T) {
+		resp, err := http.Get(prom.base + "/api/v1/targets?state=active")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Data struct {
+				ActiveTargets []struct {
+					Labels    map[string]string
+					ScrapeURL string
+				}
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&r)
+		used := map[string]bool{}
+		seen := map[string]int{}
+		for _, tg := range r.Data.ActiveTargets {
+			if tg.Labels["job"] != "tencentchat_sharded" {
+				continue
+			}
+			app := tg.Labels["instance"]
+			seen[app]++
+			wantAddr := replicas[hashmod(app, 2)]
+			if !strings.Contains(tg.ScrapeURL, wantAddr) || !strings.Contains(tg.ScrapeURL, "target="+app) {
+				t.Errorf("app %s scraped at %s, want replica %s", app, tg.ScrapeURL, wantAddr)
+			}
+			used[wantAddr] = true
+		}
+		for _, a := range apps {
+			if seen[a.name] != 1 {
+				t.Errorf("app %s scraped by %d sharded targets, want 1", a.name, seen[a.name])
+			}
+		}
+		if len(used) != 2 {
+			t.Errorf("the apps all landed on one replica: %v", used)
+		}
+		// Each app's series come from its one target.
+		if got := prom.query(`count by (app_name) (tencentchat_up{job="tencentchat_sharded"}) != 1`); len(got) != 0 {
+			t.Errorf("apps served by more than one sharded target: %v", got)
+		}
+	})
+
+	t.Run("values match the simulator", func(t *testing.T) {
+		for _, a := range apps {
+			got := prom.query(fmt.Sprintf(`tencentchat_official_account_subscribers{job="tencentchat",app_name=%q}`, a.name))
+			bySim := map[string]simulator.Account{}
+			live := 0
+			for _, acct := range simApps[a.name].Accounts() {
+				bySim[acct.ID] = acct
+				if !acct.Terminated {
+					live++
+				}
+			}
+			if len(got) != live {
+				t.Errorf("app %s: %d subscriber series, want %d", a.name, len(got), live)
+			}
+			for _, s := range got {
+				acct := bySim[s.Metric["account"]]
+				if s.Value[1] != fmt.Sprint(acct.Subscribers) || s.Metric["name"] != acct.Name || s.Metric["owner_account"] != acct.Owner {
+					t.Errorf("%v = %v, simulator has %+v", s.Metric, s.Value[1], acct)
+				}
+			}
+		}
+		if got := prom.query(`tencentchat_official_account_up{job="tencentchat",account="@TOA#_sim00013"}`); len(got) != 1 || got[0].Value[1] != "0" {
+			t.Errorf("terminated account: %v", got)
+		}
+	})
+
+	t.Run("dashboard queries return data", func(t *testing.T) {
+		// Let the rate() windows fill.
+		time.Sleep(4 * time.Second)
+		raw, err := os.ReadFile("../mixin/dashboards/tencentchat-official-accounts.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dash struct {
+			Panels []struct {
+				Title   string
+				Type    string
+				Targets []struct{ Expr string }
+			}
+			Templating struct{ List []struct{ Name string } }
+		}
+		if err := json.Unmarshal(raw, &dash); err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]bool{}
+		for _, v := range dash.Templating.List {
+			vars[v.Name] = true
+		}
+		if !vars["datasource"] || !vars["app_name"] || !vars["account"] {
+			t.Fatalf("dashboard variables: %v", vars)
+		}
+		n := 0
+		// "All" apps and accounts, as Grafana substitutes them, and the
+		// demo app alone.
+		for _, app := range []string{".*", "demo"} {
+			sub := strings.NewReplacer("$app_name", app, "$account", ".*", "$__rate_interval", "15s", "$__range", "5m", "$__interval", "5s")
+			for _, p := range dash.Panels {
+				if p.Type == "row" {
+					continue
+				}
+				if len(p.Targets) == 0 {
+					t.Errorf("panel %q has no query", p.Title)
+				}
+				for _, tg := range p.Targets {
+					n++
+					if got := prom.query(sub.Replace(tg.Expr)); len(got) == 0 {
+						t.Errorf("panel %q with app_name=%s: %s returns nothing", p.Title, app, tg.Expr)
+					}
+				}
+			}
+		}
+		if n < 20 {
+			t.Fatalf("only %d queries in the dashboard", n)
+		}
+	})
+
+	alertActive := func(sel string) bool {
+		return len(prom.query(`ALERTS{` + sel + `}`)) > 0
+	}
+
+	t.Run("subscriber drop alert", func(t *testing.T) {
+		var victim simulator.Account
+		for _, acct := range simApps["prod"].Accounts() {
+			if !acct.Terminated && acct.Subscribers >= 1000 {
+				victim = acct
+				break
+			}
+		}
+		if victim.ID == "" {
+			t.Fatal("no account with 1000+ subscribers in the simulator")
+		}
+		sel := fmt.Sprintf(`alertname="TencentChatOfficialAccountSubscribersDropping",app_name="prod",account=%q`, victim.ID)
+		if alertActive(sel) {
+			t.Fatal("drop alert active before the drop")
+		}
+		if others := prom.query(`ALERTS{alertname="TencentChatOfficialAccountSubscribersDropping"}`); len(others) != 0 {
+			t.Fatalf("drop alert active with still data: %v", others)
+		}
+		simApps["prod"].Update(victim.ID, func(a *simulator.Account) { a.Subscribers /= 10 })
+		waitUntil(t, 30*time.Second, "for the drop alert", func() bool { return alertActive(sel) })
+		got := prom.query(`ALERTS{` + sel + `}`)
+		if got[0].Metric["name"] != victim.Name || got[0].Metric["owner_account"] != victim.Owner {
+			t.Errorf("alert labels %v", got[0].Metric)
+		}
+	})
+
+	t.Run("131000 alert", func(t *testing.T) {
+		sel := `alertname="TencentChatOfficialAccountServiceNotEnabled",app_name="prod"`
+		if alertActive(sel) {
+			t.Fatal("131000 alert active before the fault")
+		}
+		simApps["prod"].SetFaults(simulator.Faults{ServiceDisabled: true})
+		waitUntil(t, 30*time.Second, "for the 131000 alert", func() bool { return alertActive(sel) })
+		if alertActive(`alertname="TencentChatOfficialAccountServiceNotEnabled",app_name="staging"`) {
+			t.Error("131000 alert for an app that is fine")
+		}
+	})
+}
