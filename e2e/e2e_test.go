@@ -377,7 +377,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	alertActive := func(sel string) bool {
-		return len(prom.query(`ALERTS{` + sel + `}`)) > 0
+		return len(prom.query(`ALERTS{`+sel+`}`)) > 0
 	}
 
 	t.Run("subscriber drop alert", func(t *testing.T) {
