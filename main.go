@@ -115,14 +115,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	static := prometheus.NewRegistry()
-	static.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector(program),
-		exporter.ConfigCollector(),
-	)
-	opts := collector.HandlerOpts{TimeoutOffset: time.Duration(*timeoutOffset * float64(time.Second)), Static: static}
+	opts := collector.HandlerOpts{
+		TimeoutOffset: time.Duration(*timeoutOffset * float64(time.Second)),
+		Static: []prometheus.Collector{
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			versioncollector.NewCollector(program),
+			exporter.ConfigCollector(),
+		},
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle(*metricsPath, exporter.MetricsHandler(opts))

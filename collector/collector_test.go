@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -422,5 +423,113 @@ func TestOtherAppsUnaffected(t *testing.T) {
 	}
 	if v, _ := f.value("tencentchat_api_errors_total", map[string]string{"app_name": "main", "code": "131000"}); v != 0 {
 		t.Error("131000 counted for the healthy app")
+	}
+}
+
+// TestConcurrentScrapesShareOneFetch: five scrapes of /metrics and /probe at
+// once cost one round of API calls.
+func TestConcurrentScrapesShareOneFetch(t *testing.T) {
+	r := newRig(t, 120, nil) // 3 batches
+	r.simApp.SetFaults(simulator.Faults{Latency: 300 * time.Millisecond})
+	var wg sync.WaitGroup
+	bodies := make([]families, 6)
+	for i := range bodies {
+		path := "/metrics"
+		if i%2 == 1 {
+			path = "/probe?target=main"
+		}
+		wg.Go(func() { bodies[i] = r.scrape(t, path, nil) })
+	}
+	wg.Wait()
+	if c := r.simApp.Stats().Calls; c != 3 {
+		t.Fatalf("%d API calls for 6 concurrent scrapes, want 3 (one round)", c)
+	}
+	live := 0
+	for _, a := range r.simApp.Accounts() {
+		if !a.Terminated {
+			live++
+		}
+	}
+	for i, f := range bodies {
+		if n := f.count("tencentchat_official_account_subscribers"); n != live {
+			t.Errorf("scrape %d got %d subscriber series, want %d", i, n, live)
+		}
+	}
+	// Without overlap, each scrape fetches anew (cache_ttl is 0).
+	r.scrape(t, "/metrics", nil)
+	if c := r.simApp.Stats().Calls; c != 6 {
+		t.Fatalf("%d calls after a later scrape, want 6", c)
+	}
+}
+
+func TestCacheTTL(t *testing.T) {
+	r := newRig(t, 60, func(a *config.App) { a.CacheTTL = time.Hour })
+	first := r.scrape(t, "/metrics", nil)
+	second := r.scrape(t, "/probe?target=main", nil)
+	if c := r.simApp.Stats().Calls; c != 2 {
+		t.Fatalf("%d calls for two scrapes within the TTL, want 2 (the first scrape's)", c)
+	}
+	v1, _ := first.value("tencentchat_official_account_subscribers", acctLabels(simulator.AccountID(0)))
+	v2, _ := second.value("tencentchat_official_account_subscribers", acctLabels(simulator.AccountID(0)))
+	if v1 != v2 || v1 == 0 {
+		t.Fatalf("cached value %v, first %v", v2, v1)
+	}
+	// An incomplete result is not cached.
+	r2 := newRig(t, 60, func(a *config.App) { a.CacheTTL = time.Hour; a.Retries = 0 })
+	r2.simApp.SetFaults(simulator.Faults{Rates: map[simulator.FaultKind]float64{simulator.FaultHTTP502: 1}})
+	r2.scrape(t, "/metrics", nil)
+	r2.simApp.SetFaults(simulator.Faults{})
+	f := r2.scrape(t, "/metrics", nil)
+	if c := r2.simApp.Stats().Calls; c != 4 {
+		t.Fatalf("%d calls: a failed result must not be cached", c)
+	}
+	if v, _ := f.value("tencentchat_up", nil); v != 1 {
+		t.Fatal("second scrape not fresh")
+	}
+}
+
+// TestJoinerHonoursItsDeadline: a scrape that joins a slow fetch gives up at
+// its own deadline, reporting the app as failed rather than running late.
+func TestJoinerHonoursItsDeadline(t *testing.T) {
+	r := newRig(t, 10, func(a *config.App) { a.Timeout = 10 * time.Second })
+	r.simApp.SetFaults(simulator.Faults{Latency: 2 * time.Second})
+	var wg sync.WaitGroup
+	wg.Go(func() { r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"}) })
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	f := r.scrape(t, "/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("joiner took %v with a 1s timeout", d)
+	}
+	if v, _ := f.value("tencentchat_up", nil); v != 0 {
+		t.Error("joiner that timed out reports the app up")
+	}
+	if n := f.count("tencentchat_official_account_subscribers"); n != 0 {
+		t.Errorf("joiner invented %d series", n)
+	}
+	wg.Wait()
+	if c := r.simApp.Stats().Calls; c != 1 {
+		t.Errorf("%d calls, want 1", c)
+	}
+}
+
+// TestRateLimit: with rate_limit R the simulator never sees more than R
+// calls in a second, and N accounts take about N/50/R seconds.
+func TestRateLimit(t *testing.T) {
+	const rateLimit, accounts = 10, 1000 // 20 calls: about 2 s
+	r := newRig(t, accounts, func(a *config.App) { a.RateLimit = rateLimit; a.Concurrency = 8 })
+	start := time.Now()
+	f := r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "30"})
+	took := time.Since(start)
+	s := r.simApp.Stats()
+	if s.Calls != accounts/50 || s.MaxInSecond > rateLimit {
+		t.Fatalf("stats %+v: more than %d calls in one second", s, rateLimit)
+	}
+	// The first call goes at once, the other 19 at 1/R intervals.
+	if min := time.Duration(accounts/50-1) * time.Second / rateLimit; took < min || took > min+time.Second {
+		t.Fatalf("scrape took %v, want about %v", took, min)
+	}
+	if v, _ := f.value("tencentchat_up", nil); v != 1 {
+		t.Fatal("scrape incomplete")
 	}
 }

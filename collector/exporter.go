@@ -55,6 +55,7 @@ type app struct {
 	client   *tencentchat.Client
 	batches  [][]string
 	counters *counters
+	share    share
 }
 
 // counters are an app's cumulative counts. They live for the process and

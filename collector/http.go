@@ -27,9 +27,11 @@ type HandlerOpts struct {
 	// TimeoutOffset is subtracted from Prometheus' scrape timeout so the
 	// answer is on the wire before Prometheus gives up.
 	TimeoutOffset time.Duration
-	// Static is gathered with every /metrics scrape: the exporter's own
-	// go, process, build and reload metrics.
-	Static prometheus.Gatherer
+	// Static collectors are added to every /metrics scrape: the exporter's
+	// own go, process, build and reload metrics. They are registered in the
+	// scrape's registry rather than gathered beside it, since
+	// prometheus.Gatherers would check every account's series a second time.
+	Static []prometheus.Collector
 }
 
 // MetricsHandler serves every app's metrics plus opts.Static.
@@ -38,12 +40,9 @@ func (e *Exporter) MetricsHandler(opts HandlerOpts) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, opts.TimeoutOffset))
 		defer cancel()
 		reg := prometheus.NewRegistry()
+		reg.MustRegister(opts.Static...)
 		reg.MustRegister(scrape{e: e, ctx: ctx, apps: e.state.Load().apps})
-		var g prometheus.Gatherer = reg
-		if opts.Static != nil {
-			g = prometheus.Gatherers{opts.Static, reg}
-		}
-		e.serve(w, r, g)
+		e.serve(w, r, reg)
 	})
 }
 

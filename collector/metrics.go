@@ -13,13 +13,13 @@ var (
 	appLabels       = []string{"sdkappid", "app_name"}
 
 	subscribersDesc = prometheus.NewDesc(namespace+"_official_account_subscribers",
-		"Subscribers of the official account (SubscriberNum).", accountLabels, nil)
+		"Subscribers of the official account (SubscriberNum). With the app's cache_ttl set, up to that old.", accountLabels, nil)
 	lastMessageDesc = prometheus.NewDesc(namespace+"_official_account_last_message_timestamp_seconds",
-		"Unix time of the official account's last message (LastMsgTime); absent while it never sent one.", accountLabels, nil)
+		"Unix time of the official account's last message (LastMsgTime); absent while it never sent one. With the app's cache_ttl set, up to that old.", accountLabels, nil)
 	creationDesc = prometheus.NewDesc(namespace+"_official_account_creation_timestamp_seconds",
 		"Unix time the official account was created (CreateTime).", accountLabels, nil)
 	accountUpDesc = prometheus.NewDesc(namespace+"_official_account_up",
-		"1 if the official account's information was fetched in this scrape; 0 if it had its own error code or its batch failed.", accountUpLabels, nil)
+		"1 if the official account's information was fetched in this scrape (or, with cache_ttl, in the cached one); 0 if it had its own error code or its batch failed.", accountUpLabels, nil)
 
 	upDesc = prometheus.NewDesc(namespace+"_up",
 		"1 if every API call of this scrape for the app was answered with ErrorCode 0 (account-level codes do not count).", appLabels, nil)

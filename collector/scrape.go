@@ -106,7 +106,7 @@ func (s scrape) Collect(ch chan<- prometheus.Metric) {
 	results := make([]*appResult, len(s.apps))
 	var wg sync.WaitGroup
 	for i, a := range s.apps {
-		wg.Go(func() { results[i] = s.e.fetch(s.ctx, a) })
+		wg.Go(func() { results[i] = s.e.result(s.ctx, a) })
 	}
 	wg.Wait()
 	for i, a := range s.apps {
@@ -116,26 +116,24 @@ func (s scrape) Collect(ch chan<- prometheus.Metric) {
 
 func emit(ch chan<- prometheus.Metric, a *app, r *appResult) {
 	name, id := a.cfg.Name, a.sdkappid
-	for i, acct := range r.accounts {
-		account := a.cfg.Accounts[i]
+	for i := range r.accounts {
+		acct := &r.accounts[i]
+		info := &acct.info
+		s := newAccountSeries(&a.sdkappid, &a.cfg.Name, &a.cfg.Accounts[i], &info.Name, &info.OwnerAccount)
 		up := 0.0
 		if acct.up {
 			up = 1
-			info := &acct.info
 			if info.SubscriberNum.Set {
-				ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue,
-					float64(info.SubscriberNum.V), id, name, account, info.Name, info.OwnerAccount)
+				ch <- s.add(0, subscribersDesc, float64(info.SubscriberNum.V), true)
 			}
 			if info.LastMsgTime.Set && info.LastMsgTime.V > 0 {
-				ch <- prometheus.MustNewConstMetric(lastMessageDesc, prometheus.GaugeValue,
-					float64(info.LastMsgTime.V), id, name, account, info.Name, info.OwnerAccount)
+				ch <- s.add(1, lastMessageDesc, float64(info.LastMsgTime.V), true)
 			}
 			if info.CreateTime.Set {
-				ch <- prometheus.MustNewConstMetric(creationDesc, prometheus.GaugeValue,
-					float64(info.CreateTime.V), id, name, account, info.Name, info.OwnerAccount)
+				ch <- s.add(2, creationDesc, float64(info.CreateTime.V), true)
 			}
 		}
-		ch <- prometheus.MustNewConstMetric(accountUpDesc, prometheus.GaugeValue, up, id, name, account)
+		ch <- s.add(3, accountUpDesc, up, false)
 	}
 	up := 0.0
 	if r.ok {

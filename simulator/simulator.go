@@ -552,15 +552,21 @@ func writeItemError(b *bytes.Buffer, id string, code int) {
 
 func writeItem(b *bytes.Buffer, a *Account, filter filterSet) {
 	b.WriteString(`{"ErrorCode":0,"ErrorInfo":"","Official_Account":`)
-	b.WriteString(jsonString(a.ID))
+	writeJSONString(b, a.ID)
 	str := func(name, v string) {
 		if filter == nil || filter[name] {
-			b.WriteString(`,"` + name + `":` + jsonString(v))
+			b.WriteString(`,"`)
+			b.WriteString(name)
+			b.WriteString(`":`)
+			writeJSONString(b, v)
 		}
 	}
 	num := func(name string, v int64) {
 		if filter == nil || filter[name] {
-			b.WriteString(`,"` + name + `":` + strconv.FormatInt(v, 10))
+			b.WriteString(`,"`)
+			b.WriteString(name)
+			b.WriteString(`":`)
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), v, 10))
 		}
 	}
 	str("Name", a.Name)
@@ -573,6 +579,20 @@ func writeItem(b *bytes.Buffer, a *Account, filter filterSet) {
 	str("Organization", a.Organization)
 	str("CustomString", a.CustomString)
 	b.WriteByte('}')
+}
+
+// writeJSONString writes s as a JSON string; plain ASCII, the common case,
+// goes straight in, anything else through encoding/json.
+func writeJSONString(b *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b.WriteString(jsonString(s))
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 func jsonString(s string) string {

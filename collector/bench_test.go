@@ -1,0 +1,150 @@
+package collector
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+// benchExporter is an exporter with one app of n accounts in front of an
+// in-process simulator with no latency.
+func benchExporter(b *testing.B, n int) http.Handler {
+	b.Helper()
+	sim := simulator.New()
+	sim.AddApp(simulator.AppConfig{SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Accounts: n, Seed: 1})
+	srv := httptest.NewServer(sim)
+	b.Cleanup(func() { sim.Close(); srv.Close() })
+	e := New(log.NewNopLogger())
+	a := appConfig("bench", testApp, srv.URL, n)
+	a.Concurrency = 8
+	if err := e.ApplyConfig(&config.Config{Apps: []config.App{a}}); err != nil {
+		b.Fatal(err)
+	}
+	return e.MetricsHandler(HandlerOpts{})
+}
+
+// discard is a ResponseWriter that only counts bytes, so the benchmark
+// measures producing the exposition rather than buffering it.
+type discard struct {
+	h http.Header
+	n int
+}
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
+func (d *discard) WriteHeader(int)             {}
+
+func serveOnce(b *testing.B, h http.Handler) int {
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	w := &discard{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	return w.n
+}
+
+// BenchmarkScrape is one whole /metrics scrape: API calls to the simulator
+// over loopback HTTP, decoding, metrics, exposition.
+func BenchmarkScrape(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			h := benchExporter(b, n)
+			serveOnce(b, h) // sign the UserSig, warm the connections
+			b.ReportAllocs()
+			for b.Loop() {
+				if serveOnce(b, h) == 0 {
+					b.Fatal("empty exposition")
+				}
+			}
+			reportPerAccount(b, n)
+		})
+	}
+}
+
+func reportPerAccount(b *testing.B, n int) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/account")
+}
+
+// BenchmarkEmit turns fetched results into const metrics: the exporter's
+// own work between the decoder and the registry.
+func BenchmarkEmit(b *testing.B) {
+	const n = 1000
+	a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters()}
+	res := fakeResult(n)
+	ch := make(chan prometheus.Metric, 8192)
+	done := make(chan struct{})
+	go func() {
+		for range ch {
+		}
+		close(done)
+	}()
+	b.ReportAllocs()
+	for b.Loop() {
+		emit(ch, a, res)
+	}
+	close(ch)
+	<-done
+	reportPerAccount(b, n)
+}
+
+func fakeResult(n int) *appResult {
+	res := &appResult{ok: true, accounts: make([]accountResult, n), duration: time.Second}
+	for i := range res.accounts {
+		res.accounts[i] = accountResult{up: true, info: tencentchat.AccountInfo{
+			OfficialAccount: simulator.AccountID(i), Name: fmt.Sprintf("Sim News %05d", i), OwnerAccount: "owner001",
+			CreateTime:    tencentchat.OptInt{V: 1696577604, Set: true},
+			LastMsgTime:   tencentchat.OptInt{V: 1699501664, Set: true},
+			SubscriberNum: tencentchat.OptInt{V: int64(1000 + i), Set: true},
+		}}
+	}
+	return res
+}
+
+// prebuilt is a collector of ready const metrics: what client_golang alone
+// costs to gather and encode the same series.
+type prebuilt []prometheus.Metric
+
+func (p prebuilt) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(p, ch) }
+func (p prebuilt) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range p {
+		ch <- m
+	}
+}
+
+// BenchmarkBaselineEncode gathers and encodes, with client_golang alone,
+// as many series as a scrape of n accounts yields, from metrics built
+// beforehand: the floor the exporter's own overhead is measured against.
+func BenchmarkBaselineEncode(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters()}
+			ch := make(chan prometheus.Metric, 5*n+100)
+			emit(ch, a, fakeResult(n))
+			close(ch)
+			var metrics prebuilt
+			for m := range ch {
+				metrics = append(metrics, m)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(metrics)
+			h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+			b.ReportAllocs()
+			for b.Loop() {
+				serveOnce(b, h)
+			}
+			reportPerAccount(b, n)
+		})
+	}
+}
+
+var _ = io.Discard
