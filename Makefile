@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test vet fmt-check fuzz clean
+.PHONY: all build test vet fmt-check fuzz bench bench-scale clean
 
 all: build
 
@@ -24,3 +24,12 @@ fuzz:
 
 clean:
 	rm -rf tencentchat_exporter tencentchat-simulator
+
+# Go benchmarks of the hot path (decode, emit, whole scrape, client_golang baseline).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/tencentchat ./collector
+
+# The built exporter against the simulator command, as processes: wall time
+# against the network floor, CPU per scrape, peak RSS; and a soak of 1,000 scrapes.
+bench-scale:
+	$(GO) run ./tools/benchscale -latency 50ms -concurrency 8 -scrapes 5 -sizes 1000/1,10000/1,100000/10 -soak 1000

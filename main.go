@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -111,7 +112,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 	exporter := collector.New(logger)
-	if err := exporter.Reload(load); err != nil {
+	cfg, err := load()
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot start: configuration not loaded", "err", err)
+		return 1
+	}
+	if err := exporter.Reload(func() (*config.Config, error) { return cfg, nil }); err != nil {
 		return 1
 	}
 
@@ -168,7 +174,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Requests live in ctx, so SIGTERM cancels in-flight scrapes at once:
+	// they answer with what they have and the process exits promptly.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -183,6 +192,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	<-done
+	exporter.Close()
 	return 0
 }
 

@@ -90,7 +90,8 @@ func BenchmarkEmit(b *testing.B) {
 	}()
 	b.ReportAllocs()
 	for b.Loop() {
-		emit(ch, a, res)
+		emitAccounts(ch, a, res, 0, n)
+		emitApp(ch, a, res)
 	}
 	close(ch)
 	<-done
@@ -129,7 +130,9 @@ func BenchmarkBaselineEncode(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters()}
 			ch := make(chan prometheus.Metric, 5*n+100)
-			emit(ch, a, fakeResult(n))
+			res := fakeResult(n)
+			emitAccounts(ch, a, res, 0, n)
+			emitApp(ch, a, res)
 			close(ch)
 			var metrics prebuilt
 			for m := range ch {

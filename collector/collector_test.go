@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -134,7 +135,7 @@ func TestNoCallsOutsideScrapes(t *testing.T) {
 func TestPartialFailure(t *testing.T) {
 	r := newRig(t, 150, func(a *config.App) { a.Retries = 1 })
 	failing := []byte(`"` + simulator.AccountID(50) + `"`)
-	r.setIntercept(func(body []byte, w http.ResponseWriter) bool {
+	r.setIntercept(func(body []byte, w http.ResponseWriter, _ *http.Request) bool {
 		if bytes.Contains(body, failing) {
 			w.WriteHeader(http.StatusBadGateway)
 			return true
@@ -531,5 +532,32 @@ func TestRateLimit(t *testing.T) {
 	}
 	if v, _ := f.value("tencentchat_up", nil); v != 1 {
 		t.Fatal("scrape incomplete")
+	}
+}
+
+// TestHangUpWithJoiner: the scrape that started a fetch hangs up; a scrape
+// that joined it still gets the whole result. Alone, a hung-up scrape's
+// fetch is cancelled (TestSIGTERMDuringScrape covers that end to end).
+func TestHangUpWithJoiner(t *testing.T) {
+	r := newRig(t, 10, nil)
+	r.simApp.SetFaults(simulator.Faults{Latency: 500 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+"/metrics", nil)
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	joined := make(chan families, 1)
+	go func() { joined <- r.scrape(t, "/probe?target=main", nil) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	f := <-joined
+	if v, _ := f.value("tencentchat_up", nil); v != 1 {
+		t.Fatal("the joiner lost its data when the starter hung up")
+	}
+	if c := r.simApp.Stats().Calls; c != 1 {
+		t.Fatalf("%d calls, want 1", c)
 	}
 }

@@ -185,6 +185,9 @@ func (e *Exporter) Reload(load func() (*config.Config, error)) error {
 	return nil
 }
 
+// Close releases the idle API connections.
+func (e *Exporter) Close() { e.http.CloseIdleConnections() }
+
 // Target finds an app by name or SDKAppID, for /probe.
 func (e *Exporter) target(t string) *app {
 	s := e.state.Load()

@@ -105,7 +105,7 @@ type rig struct {
 
 	// intercept, if set, may answer a simulator call instead of it.
 	mu        sync.Mutex
-	intercept func(body []byte, w http.ResponseWriter) bool
+	intercept func(body []byte, w http.ResponseWriter, req *http.Request) bool
 }
 
 func appConfig(name string, sdkappid uint64, endpoint string, accounts int) config.App {
@@ -136,10 +136,10 @@ func newRig(t *testing.T, accounts int, mod func(*config.App)) *rig {
 		r.mu.Lock()
 		icpt := r.intercept
 		r.mu.Unlock()
-		if icpt != nil && icpt(body, w) {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if icpt != nil && icpt(body, w, req) {
 			return
 		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
 		r.sim.ServeHTTP(w, req)
 	}))
 	r.simURL = simSrv.URL
@@ -167,7 +167,7 @@ func newRig(t *testing.T, accounts int, mod func(*config.App)) *rig {
 	return r
 }
 
-func (r *rig) setIntercept(f func(body []byte, w http.ResponseWriter) bool) {
+func (r *rig) setIntercept(f func(body []byte, w http.ResponseWriter, req *http.Request) bool) {
 	r.mu.Lock()
 	r.intercept = f
 	r.mu.Unlock()

@@ -24,10 +24,15 @@ type accountResult struct {
 	info tencentchat.AccountInfo // valid when up
 }
 
+// batchDone is told when a batch's accounts are final (fetched, failed or
+// never started), so their series can go to the registry while other
+// batches are still on the wire.
+type batchDone func(res *appResult, lo, hi int)
+
 // fetch queries every batch of the app, concurrency at a time. A batch that
 // fails, or that the deadline leaves unstarted, marks its accounts down;
 // the other batches' accounts are still served.
-func (e *Exporter) fetch(ctx context.Context, a *app) *appResult {
+func (e *Exporter) fetch(ctx context.Context, a *app, done batchDone) *appResult {
 	start := time.Now()
 	res := &appResult{accounts: make([]accountResult, len(a.cfg.Accounts)), ok: true}
 	var (
@@ -35,29 +40,38 @@ func (e *Exporter) fetch(ctx context.Context, a *app) *appResult {
 		mu  sync.Mutex // guards res.ok
 		sem = make(chan struct{}, a.cfg.Concurrency)
 	)
+	fail := func() {
+		mu.Lock()
+		res.ok = false
+		mu.Unlock()
+	}
 	offset := 0
 	for i, batch := range a.batches {
-		out := res.accounts[offset : offset+len(batch)]
-		offset += len(batch)
+		lo, hi := offset, offset+len(batch)
+		offset = hi
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			// No time left to start this batch: its accounts stay down.
-			mu.Lock()
-			res.ok = false
-			mu.Unlock()
+			fail()
+		} else {
+			wg.Go(func() {
+				ok := e.fetchBatch(ctx, a, i, batch, res.accounts[lo:hi])
+				<-sem // before handing over, so a slow consumer holds no slot
+				if !ok {
+					fail()
+				}
+				if done != nil {
+					done(res, lo, hi)
+				}
+			})
 			continue
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if !e.fetchBatch(ctx, a, i, batch, out) {
-				mu.Lock()
-				res.ok = false
-				mu.Unlock()
-			}
-		})
+		if done != nil {
+			done(res, lo, hi)
+		}
 	}
 	wg.Wait()
 	res.duration = time.Since(start)
@@ -103,20 +117,23 @@ func (s scrape) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (s scrape) Collect(ch chan<- prometheus.Metric) {
-	results := make([]*appResult, len(s.apps))
 	var wg sync.WaitGroup
-	for i, a := range s.apps {
-		wg.Go(func() { results[i] = s.e.result(s.ctx, a) })
+	for _, a := range s.apps {
+		wg.Go(func() {
+			stream := func(r *appResult, lo, hi int) { emitAccounts(ch, a, r, lo, hi) }
+			r, streamed := s.e.result(s.ctx, a, stream)
+			if !streamed {
+				emitAccounts(ch, a, r, 0, len(r.accounts))
+			}
+			emitApp(ch, a, r)
+		})
 	}
 	wg.Wait()
-	for i, a := range s.apps {
-		emit(ch, a, results[i])
-	}
 }
 
-func emit(ch chan<- prometheus.Metric, a *app, r *appResult) {
-	name, id := a.cfg.Name, a.sdkappid
-	for i := range r.accounts {
+// emitAccounts sends the series of accounts lo..hi-1 of a result.
+func emitAccounts(ch chan<- prometheus.Metric, a *app, r *appResult, lo, hi int) {
+	for i := lo; i < hi; i++ {
 		acct := &r.accounts[i]
 		info := &acct.info
 		s := newAccountSeries(&a.sdkappid, &a.cfg.Name, &a.cfg.Accounts[i], &info.Name, &info.OwnerAccount)
@@ -135,6 +152,11 @@ func emit(ch chan<- prometheus.Metric, a *app, r *appResult) {
 		}
 		ch <- s.add(3, accountUpDesc, up, false)
 	}
+}
+
+// emitApp sends the app's own series, once all its accounts are done.
+func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
+	name, id := a.cfg.Name, a.sdkappid
 	up := 0.0
 	if r.ok {
 		up = 1

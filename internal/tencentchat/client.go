@@ -143,7 +143,7 @@ func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, field
 	if err != nil {
 		return nil, err
 	}
-	env, err := c.do(ctx, body)
+	env, err := c.do(ctx, body, len(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // do runs the call with retries. Each attempt gets a fresh random and, after
 // a 70001, one immediate attempt with a freshly signed UserSig.
-func (c *Client) do(ctx context.Context, body []byte) (*envelope, error) {
+func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) {
 	var (
 		last     *Error
 		resigned bool
@@ -213,7 +213,7 @@ func (c *Client) do(ctx context.Context, body []byte) (*envelope, error) {
 		if err != nil {
 			return nil, err
 		}
-		env, callErr := c.call(ctx, sig, body)
+		env, callErr := c.call(ctx, sig, body, n)
 		if callErr == nil {
 			if env.ErrorCode.V == 0 {
 				return env, nil
@@ -260,8 +260,9 @@ func (c *Client) finalError(last *Error, ctx context.Context, attempts int) erro
 	return &Error{Reason: ReasonTimeout, Attempts: attempts, Err: ctx.Err()}
 }
 
-// call makes one HTTP call. The returned *Error has Attempts unset.
-func (c *Client) call(ctx context.Context, sig string, body []byte) (*envelope, *Error) {
+// call makes one HTTP call for the given number of accounts. The returned *Error has
+// Attempts unset.
+func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int) (*envelope, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 
@@ -310,7 +311,7 @@ func (c *Client) call(ctx context.Context, sig string, body []byte) (*envelope, 
 		c.observe(Attempt{Reason: e.Reason})
 		return nil, e
 	}
-	env := new(envelope)
+	env := &envelope{OfficialAccountInfoList: make([]AccountInfo, 0, accounts)}
 	if err := decodeAnswer(buf.Bytes(), env); err != nil {
 		e := &Error{Reason: ReasonDecode, Err: err}
 		c.observe(Attempt{Reason: e.Reason})

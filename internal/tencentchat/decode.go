@@ -1,7 +1,6 @@
 package tencentchat
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -77,7 +76,7 @@ var errNoErrorCode = errors.New("answer has no ErrorCode")
 // JSON object with an integer ErrorCode, and on a list item without one: a
 // value we cannot trust is never turned into a number.
 func decodeAnswer(body []byte, env *envelope) error {
-	if err := json.Unmarshal(body, env); err != nil {
+	if err := scanAnswer(body, env); err != nil {
 		return fmt.Errorf("undecodable answer: %w", err)
 	}
 	if !env.ErrorCode.Set {

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+// TestSIGTERMDuringScrape: a scrape waiting on a slow API does not hold
+// the process: SIGTERM ends it with status 0 within seconds.
+func TestSIGTERMDuringScrape(t *testing.T) {
+	app, endpoint, _ := simServer(t, 10)
+	app.SetFaults(simulator.Faults{Latency: 20 * time.Second})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, endpoint, 10)
+	p := start(t, "--config.file="+cfg)
+
+	scraped := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/metrics", nil)
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "60")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		scraped <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // the scrape is waiting on the API
+	sent := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("exit status after SIGTERM: %v", p.err)
+		}
+		if d := time.Since(sent); d > 3*time.Second {
+			t.Fatalf("exit took %v", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10s after SIGTERM")
+	}
+	select {
+	case <-scraped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the in-flight scrape never ended")
+	}
+}
+
+// TestKeyRotation: the app's key changes at Tencent; until the key file is
+// rotated calls fail with 70009, after a SIGHUP they work again.
+func TestKeyRotation(t *testing.T) {
+	sim := simulator.New()
+	defer sim.Close()
+	const oldKey, newKey = "rotation-old-key-1234", "rotation-new-key-5678"
+	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: oldKey, Accounts: 3})
+	srv := newServer(t, sim)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.txt")
+	os.WriteFile(keyFile, []byte(oldKey), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, srv, 3)
+	p := start(t, "--config.file="+cfg)
+	up := func() bool {
+		_, body := p.get(t, "/metrics")
+		return strings.Contains(body, `tencentchat_up{app_name="prod",sdkappid="1400000000"} 1`)
+	}
+	if !up() {
+		t.Fatal("not up with the right key")
+	}
+	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: newKey, Accounts: 3})
+	_, body := p.get(t, "/metrics")
+	if !strings.Contains(body, `code="70009",sdkappid="1400000000"} 1`) {
+		t.Fatalf("70009 not counted after the key changed:\n%s", grepLines(body, "tencentchat_api_errors_total"))
+	}
+	os.WriteFile(keyFile, []byte(newKey), 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, up)
+	for _, secret := range []string{oldKey, newKey} {
+		if strings.Contains(p.logs(), secret) {
+			t.Fatal("a key is in the log")
+		}
+	}
+}
+
+func newServer(t *testing.T, h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func TestTimeoutHeaderAndBadRequests(t *testing.T) {
+	p := start(t, "--demo")
+	for _, h := range []string{"garbage", "-5", "0", "1e308", "NaN", ""} {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/metrics", nil)
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("timeout header %q: status %d", h, resp.StatusCode)
+		}
+	}
+	for _, q := range []string{"", "?target=", "?target=nope", "?target=" + strings.Repeat("a", 5000), "?target=%00%01%ff"} {
+		if s, _ := p.get(t, "/probe"+q); s != 400 {
+			t.Errorf("/probe%s: %d, want 400", q[:min(len(q), 20)], s)
+		}
+	}
+	for _, m := range []string{"GET", "PUT", "DELETE"} {
+		req, _ := http.NewRequest(m, "http://"+p.addr+"/-/reload", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s /-/reload: %d", m, resp.StatusCode)
+		}
+	}
+	if strings.Contains(p.logs(), "panic") {
+		t.Fatalf("panic in the log:\n%s", p.logs())
+	}
+}
+
+// TestTLSAndBasicAuth serves through --web.config.file with a generated
+// certificate and a bcrypt password.
+func TestTLSAndBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webCfg := filepath.Join(dir, "web.yml")
+	os.WriteFile(webCfg, []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  prom: %s\n",
+		filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), hash)), 0o600)
+
+	addr := freePort(t)
+	cmd := exec.Command(binary, "--demo", "--web.listen-address="+addr, "--web.config.file="+webCfg)
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	trusted := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(c *http.Client, url, user, pass string) (int, error) {
+		req, _ := http.NewRequest("GET", url, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	url := "https://" + addr + "/metrics"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := get(trusted, url, "", ""); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("TLS endpoint not up:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{{"", "", 401}, {"prom", "wrong", 401}, {"other", "s3cret-pass", 401}, {"prom", "s3cret-pass", 200}} {
+		if got, err := get(trusted, url, c.user, c.pass); err != nil || got != c.want {
+			t.Errorf("user %q: %d, %v; want %d", c.user, got, err, c.want)
+		}
+	}
+	// The handshake is verified: a client that does not trust the
+	// certificate fails, and plain HTTP gets no metrics.
+	if _, err := get(&http.Client{}, url, "prom", "s3cret-pass"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("untrusted client: %v", err)
+	}
+	if got, err := get(&http.Client{}, "http://"+addr+"/metrics", "prom", "s3cret-pass"); err == nil && got == 200 {
+		t.Error("plain HTTP served metrics")
+	}
+	if strings.Contains(logs.String(), "s3cret-pass") {
+		t.Error("password in the log")
+	}
+}
+
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "tencentchat_exporter test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(priv)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
+
+// TestBrokenConfigsExitOne runs broken configurations through the binary:
+// each exits 1 with one line naming the file, the app and the key.
+func TestBrokenConfigsExitOne(t *testing.T) {
+	dir := t.TempDir()
+	base := "apps:\n  - name: prod\n    sdkappid: 1400000000\n    identifier: admin\n    region: china\n"
+	cases := []struct{ yaml, key string }{
+		{base + "    secret_key: k\n    accounts: ['@TOA#_a']\n    colour: blue\n", `unknown key "colour"`},
+		{base + "    secret_key: k\n    accounts: ['@TOA#_a']\n    batch_size: 51\n", "batch_size"},
+		{base + "    accounts: ['@TOA#_a']\n", "secret_key"},
+		{base + "    secret_key_file: /nonexistent\n    accounts: ['@TOA#_a']\n", "secret_key_file"},
+		{base + "    secret_key: k\n    accounts: ['bad']\n", "accounts"},
+		{base + "    secret_key: k\n    accounts: ['@TOA#_a']\n    endpoint: 'ftp://x'\n", "endpoint"},
+	}
+	for i, c := range cases {
+		file := filepath.Join(dir, fmt.Sprintf("c%d.yml", i))
+		os.WriteFile(file, []byte(c.yaml), 0o600)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, binary, "--config.check", "--config.file="+file).CombinedOutput()
+		cancel()
+		ee, ok := err.(*exec.ExitError)
+		line := strings.TrimSpace(string(out))
+		if !ok || ee.ExitCode() != 1 || strings.Contains(line, "\n") || !strings.Contains(line, file) ||
+			!strings.Contains(line, `app "prod"`) || !strings.Contains(line, c.key) || strings.Contains(line, "panic") {
+			t.Errorf("case %d: %v: %q", i, err, line)
+		}
+	}
+}
+
+// lockedBuffer is a process's stderr that the test may read meanwhile.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
