@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test vet fmt-check fuzz bench bench-scale clean
+.PHONY: all build test vet fmt-check fuzz soak bench bench-scale clean
 
 all: build
 
@@ -17,10 +17,18 @@ fmt-check:
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...
 
-# Fuzz the API answer decoder; FUZZTIME=5m make fuzz for a longer run.
+# Fuzz the answer decoder (alone, and against encoding/json) and the config
+# loader, FUZZTIME each; FUZZTIME=5m make fuzz for a longer run.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./internal/tencentchat -run '^$$' -fuzz FuzzDecodeAnswer -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/tencentchat -run '^$$' -fuzz '^FuzzDecodeAnswer$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/tencentchat -run '^$$' -fuzz '^FuzzScanDifferential$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+
+# Thousands of scrapes with random faults: goroutines and heap must stay flat.
+SOAK_SCRAPES ?= 5000
+soak:
+	SOAK_SCRAPES=$(SOAK_SCRAPES) $(GO) test -race -count=1 -timeout 2h -run '^TestSoak$$' -v ./collector
 
 clean:
 	rm -rf tencentchat_exporter tencentchat-simulator
