@@ -80,6 +80,7 @@ func reportPerAccount(b *testing.B, n int) {
 func BenchmarkEmit(b *testing.B) {
 	const n = 1000
 	a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters()}
+	a.labels = newLabelPairs(a)
 	res := fakeResult(n)
 	ch := make(chan prometheus.Metric, 8192)
 	done := make(chan struct{})
@@ -101,12 +102,11 @@ func BenchmarkEmit(b *testing.B) {
 func fakeResult(n int) *appResult {
 	res := &appResult{ok: true, accounts: make([]accountResult, n), duration: time.Second}
 	for i := range res.accounts {
-		res.accounts[i] = accountResult{up: true, info: tencentchat.AccountInfo{
-			OfficialAccount: simulator.AccountID(i), Name: fmt.Sprintf("Sim News %05d", i), OwnerAccount: "owner001",
-			CreateTime:    tencentchat.OptInt{V: 1696577604, Set: true},
-			LastMsgTime:   tencentchat.OptInt{V: 1699501664, Set: true},
-			SubscriberNum: tencentchat.OptInt{V: int64(1000 + i), Set: true},
-		}}
+		res.accounts[i] = accountResult{up: true, name: fmt.Sprintf("Sim News %05d", i), owner: "owner001",
+			created:     tencentchat.OptInt{V: 1696577604, Set: true},
+			lastMsg:     tencentchat.OptInt{V: 1699501664, Set: true},
+			subscribers: tencentchat.OptInt{V: int64(1000 + i), Set: true},
+		}
 	}
 	return res
 }
@@ -129,6 +129,7 @@ func BenchmarkBaselineEncode(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters()}
+			a.labels = newLabelPairs(a)
 			ch := make(chan prometheus.Metric, 5*n+100)
 			res := fakeResult(n)
 			emitAccounts(ch, a, res, 0, n)

@@ -54,6 +54,7 @@ type app struct {
 	sdkappid string // label value
 	client   *tencentchat.Client
 	batches  [][]string
+	labels   *labelPairs
 	counters *counters
 	share    share
 }
@@ -158,6 +159,7 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 		return nil, err
 	}
 	a.client = client
+	a.labels = newLabelPairs(a)
 	for i := 0; i < len(ac.Accounts); i += ac.BatchSize {
 		a.batches = append(a.batches, ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))])
 	}

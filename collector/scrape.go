@@ -19,9 +19,12 @@ type appResult struct {
 	duration time.Duration
 }
 
+// accountResult keeps only what is exported: at 100,000 accounts the whole
+// AccountInfo would hold some 10 MiB more for the length of a scrape.
 type accountResult struct {
-	up   bool
-	info tencentchat.AccountInfo // valid when up
+	up                            bool // the rest is valid only when up
+	name, owner                   string
+	subscribers, lastMsg, created tencentchat.OptInt
 }
 
 // batchDone is told when a batch's accounts are final (fetched, failed or
@@ -96,7 +99,8 @@ func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch []string
 			level.Debug(e.logger).Log("msg", "account error", "app", a.cfg.Name, "account", r.ID,
 				"code", r.Info.ErrorCode.V, "info", r.Info.ErrorInfo)
 		default:
-			out[j] = accountResult{up: true, info: r.Info}
+			out[j] = accountResult{up: true, name: r.Info.Name, owner: r.Info.OwnerAccount,
+				subscribers: r.Info.SubscriberNum, lastMsg: r.Info.LastMsgTime, created: r.Info.CreateTime}
 		}
 	}
 	return true
@@ -135,22 +139,23 @@ func (s scrape) Collect(ch chan<- prometheus.Metric) {
 func emitAccounts(ch chan<- prometheus.Metric, a *app, r *appResult, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		acct := &r.accounts[i]
-		info := &acct.info
-		s := newAccountSeries(&a.sdkappid, &a.cfg.Name, &a.cfg.Accounts[i], &info.Name, &info.OwnerAccount)
-		up := 0.0
-		if acct.up {
-			up = 1
-			if info.SubscriberNum.Set {
-				ch <- s.add(0, subscribersDesc, float64(info.SubscriberNum.V), true)
-			}
-			if info.LastMsgTime.Set && info.LastMsgTime.V > 0 {
-				ch <- s.add(1, lastMessageDesc, float64(info.LastMsgTime.V), true)
-			}
-			if info.CreateTime.Set {
-				ch <- s.add(2, creationDesc, float64(info.CreateTime.V), true)
-			}
+		if !acct.up {
+			ch <- &gaugeSample{desc: accountUpDesc, labels: a.labels.short[i][:]}
+			continue
 		}
-		ch <- s.add(3, accountUpDesc, up, false)
+		s := newAccountSeries(a.labels, i, &acct.name, &acct.owner)
+		if acct.subscribers.Set {
+			ch <- s.add(0, subscribersDesc, float64(acct.subscribers.V))
+		}
+		if acct.lastMsg.Set && acct.lastMsg.V > 0 {
+			ch <- s.add(1, lastMessageDesc, float64(acct.lastMsg.V))
+		}
+		if acct.created.Set {
+			ch <- s.add(2, creationDesc, float64(acct.created.V))
+		}
+		up := &s.samples[3]
+		up.desc, up.value, up.labels = accountUpDesc, 1, a.labels.short[i][:]
+		ch <- up
 	}
 }
 
