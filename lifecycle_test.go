@@ -17,13 +17,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -97,7 +97,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	os.WriteFile(keyFile, []byte(newKey), 0o600)
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, up)
+	testutil.WaitFor(t, 10*time.Second, "for the rotated key", up)
 	for _, secret := range []string{oldKey, newKey} {
 		if strings.Contains(p.logs(), secret) {
 			t.Fatal("a key is in the log")
@@ -166,9 +166,9 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	os.WriteFile(webCfg, []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  prom: %s\n",
 		filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), hash)), 0o600)
 
-	addr := freePort(t)
+	addr := testutil.FreeAddr(t)
 	cmd := exec.Command(binary, "--demo", "--web.listen-address="+addr, "--web.config.file="+webCfg)
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -274,22 +274,4 @@ func TestBrokenConfigsExitOne(t *testing.T) {
 			t.Errorf("case %d: %v: %q", i, err, line)
 		}
 	}
-}
-
-// lockedBuffer is a process's stderr that the test may read meanwhile.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -39,35 +38,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // proc is a running exporter.
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	mu     sync.Mutex
-	stderr bytes.Buffer
+	stderr testutil.Buffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // its exit status, once done is closed
 }
 
-func (p *proc) logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
+func (p *proc) logs() string { return p.stderr.String() }
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{addr: freePort(t), done: make(chan struct{})}
+	p := &proc{addr: testutil.FreeAddr(t), done: make(chan struct{})}
 	p.cmd = exec.Command(binary, append([]string{"--web.listen-address=" + p.addr}, args...)...)
 	pipe, _ := p.cmd.StderrPipe()
 	if err := p.cmd.Start(); err != nil {
@@ -77,9 +61,7 @@ func start(t *testing.T, args ...string) *proc {
 	go func() {
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
-			p.mu.Lock()
-			p.stderr.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
+			p.stderr.Write([]byte(sc.Text() + "\n"))
 		}
 		close(copied)
 	}()
@@ -257,7 +239,7 @@ func TestConfigAgainstSimulator(t *testing.T) {
 	// SIGHUP picks up an edit.
 	writeConfig(t, cfgPath, endpoint, 20)
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, func() bool {
+	testutil.WaitFor(t, 10*time.Second, "for the reload", func() bool {
 		_, body = p.get(t, "/metrics")
 		return countLines(body, "tencentchat_official_account_up{") == 20
 	})
@@ -297,17 +279,6 @@ func TestConfigAgainstSimulator(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func grepLines(body, prefix string) string {
 	var out []string
 	for _, l := range strings.Split(body, "\n") {
@@ -339,7 +310,7 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatalf("bad config message: %q", line)
 	}
 	// A bad config at start-up stops the exporter with status 1.
-	cmd := exec.Command(binary, "--config.file="+bad, "--web.listen-address="+freePort(t))
+	cmd := exec.Command(binary, "--config.file="+bad, "--web.listen-address="+testutil.FreeAddr(t))
 	out, err = cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "batch_size") {
 		t.Fatalf("start with a bad config: %v %s", err, out)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -75,24 +76,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // rig is a simulator and an exporter in front of it, both on real HTTP.
 type rig struct {
 	sim    *simulator.Simulator
@@ -100,7 +83,7 @@ type rig struct {
 	simURL string
 	exp    *Exporter
 	srv    *httptest.Server
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	cfg    *config.Config
 	close  func() // stops everything; also run at cleanup
 
@@ -122,7 +105,7 @@ func appConfig(name string, sdkappid uint64, endpoint string, accounts int) conf
 
 func newRig(t *testing.T, accounts int, mod func(*config.App)) *rig {
 	t.Helper()
-	r := &rig{sim: simulator.New(), logs: &syncBuffer{}}
+	r := &rig{sim: simulator.New(), logs: &testutil.Buffer{}}
 	leakWatch.mu.Lock()
 	leakWatch.rigs++
 	leakWatch.mu.Unlock()

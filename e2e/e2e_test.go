@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -57,16 +57,6 @@ func TestRules(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startProc runs a command until the test ends and waits for url to answer.
 func startProc(t *testing.T, ready string, name string, args ...string) *exec.Cmd {
 	t.Helper()
@@ -85,7 +75,7 @@ func startProc(t *testing.T, ready string, name string, args ...string) *exec.Cm
 			t.Logf("%s log:\n%s", filepath.Base(name), tail(string(b), 3000))
 		}
 	})
-	waitUntil(t, 30*time.Second, "waiting for "+ready, func() bool {
+	testutil.WaitFor(t, 30*time.Second, "waiting for "+ready, func() bool {
 		resp, err := http.Get(ready)
 		if err != nil {
 			return false
@@ -101,17 +91,6 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v %s", d, what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // readmeScrapeConfigs returns the scrape configs of the README's yaml
@@ -214,12 +193,12 @@ func TestEndToEnd(t *testing.T) {
 	}
 	cfgFile := filepath.Join(dir, "config.yml")
 	os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
-	replicas := []string{freeAddr(t), freeAddr(t)}
+	replicas := []string{testutil.FreeAddr(t), testutil.FreeAddr(t)}
 	for _, addr := range replicas {
 		startProc(t, "http://"+addr+"/-/healthy", bin, "--config.file="+cfgFile, "--web.listen-address="+addr)
 	}
 	// And the demo, which the dashboard must show data for too.
-	demoAddr := freeAddr(t)
+	demoAddr := testutil.FreeAddr(t)
 	startProc(t, "http://"+demoAddr+"/-/healthy", bin, "--demo", "--web.listen-address="+demoAddr)
 
 	// Prometheus with the README's scrape configs and the mixin's rules,
@@ -241,14 +220,14 @@ func TestEndToEnd(t *testing.T) {
 		"scrape_configs": scrapes,
 	})
 	os.WriteFile(filepath.Join(dir, "prometheus.yml"), promCfg, 0o644)
-	promAddr := freeAddr(t)
+	promAddr := testutil.FreeAddr(t)
 	startProc(t, "http://"+promAddr+"/-/ready", prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 	prom := promClient{t: t, base: "http://" + promAddr}
 
 	// Every target of the three jobs is up: 1 (/metrics), 2 (/probe), 4 (sharded).
 	want := map[string]int{"tencentchat": 1, "tencentchat_probe": 2, "tencentchat_sharded": 4, "demo": 1}
-	waitUntil(t, 30*time.Second, "for every target to be up", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "for every target to be up", func() bool {
 		for job, n := range want {
 			if len(prom.query(fmt.Sprintf(`up{job=%q} == 1`, job))) != n {
 				return false
@@ -399,7 +378,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("drop alert active with still data: %v", others)
 		}
 		simApps["prod"].Update(victim.ID, func(a *simulator.Account) { a.Subscribers /= 10 })
-		waitUntil(t, 30*time.Second, "for the drop alert", func() bool { return alertActive(sel) })
+		testutil.WaitFor(t, 30*time.Second, "for the drop alert", func() bool { return alertActive(sel) })
 		got := prom.query(`ALERTS{` + sel + `}`)
 		if got[0].Metric["name"] != victim.Name || got[0].Metric["owner_account"] != victim.Owner {
 			t.Errorf("alert labels %v", got[0].Metric)
@@ -412,7 +391,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal("131000 alert active before the fault")
 		}
 		simApps["prod"].SetFaults(simulator.Faults{ServiceDisabled: true})
-		waitUntil(t, 30*time.Second, "for the 131000 alert", func() bool { return alertActive(sel) })
+		testutil.WaitFor(t, 30*time.Second, "for the 131000 alert", func() bool { return alertActive(sel) })
 		if alertActive(`alertname="TencentChatOfficialAccountServiceNotEnabled",app_name="staging"`) {
 			t.Error("131000 alert for an app that is fine")
 		}

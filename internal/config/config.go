@@ -274,30 +274,14 @@ func checkKeys(m *yaml.Node, known []string) error {
 // apply overlays the set fields of s on base and validates the result.
 func (s settingsSchema) apply(base Settings, regions []string) (Settings, error) {
 	out := base
-	if s.Region != nil {
-		out.Region = *s.Region
-	}
-	if s.Timeout != nil {
-		out.Timeout = *s.Timeout
-	}
-	if s.BatchSize != nil {
-		out.BatchSize = *s.BatchSize
-	}
-	if s.Concurrency != nil {
-		out.Concurrency = *s.Concurrency
-	}
-	if s.RateLimit != nil {
-		out.RateLimit = *s.RateLimit
-	}
-	if s.Retries != nil {
-		out.Retries = *s.Retries
-	}
-	if s.UserSigTTL != nil {
-		out.UserSigTTL = *s.UserSigTTL
-	}
-	if s.CacheTTL != nil {
-		out.CacheTTL = *s.CacheTTL
-	}
+	overlay(&out.Region, s.Region)
+	overlay(&out.Timeout, s.Timeout)
+	overlay(&out.BatchSize, s.BatchSize)
+	overlay(&out.Concurrency, s.Concurrency)
+	overlay(&out.RateLimit, s.RateLimit)
+	overlay(&out.Retries, s.Retries)
+	overlay(&out.UserSigTTL, s.UserSigTTL)
+	overlay(&out.CacheTTL, s.CacheTTL)
 	switch {
 	case out.Region != "" && !slices.Contains(regions, out.Region):
 		return out, fmt.Errorf("region: unknown region %q (valid: %s)", out.Region, strings.Join(regions, ", "))
@@ -487,3 +471,10 @@ func resolvePath(dir, p string) string {
 // Defaults returns the built-in settings, for configurations made in code
 // (demo mode).
 func Defaults() Settings { return builtin }
+
+// overlay sets *dst to *src when the file set it.
+func overlay[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
