@@ -190,7 +190,7 @@ func (e *Exporter) Reload(load func() (*config.Config, error)) error {
 // Close releases the idle API connections.
 func (e *Exporter) Close() { e.http.CloseIdleConnections() }
 
-// Target finds an app by name or SDKAppID, for /probe.
+// target finds an app by name or SDKAppID, for /probe.
 func (e *Exporter) target(t string) *app {
 	s := e.state.Load()
 	if a := s.byName[t]; a != nil {
@@ -227,7 +227,7 @@ func (c configCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// sortedCodes returns a snapshot of the code counts in code order.
+// snapshot returns the code counts in code order.
 func (c *counters) snapshot() (codes []int, counts []uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -83,7 +83,7 @@ type Config struct {
 // Every error names the file, and where it applies the app and the key.
 // regions lists the valid region names; the client package owns the table.
 func Load(path string, regions []string) (*Config, []string, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readLimited(path, maxConfigFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
@@ -389,7 +389,7 @@ func (a appSchema) secret(dir string) (Secret, error) {
 	}
 	switch {
 	case a.SecretKeyFile != "":
-		raw, err := os.ReadFile(resolvePath(dir, a.SecretKeyFile))
+		raw, err := readLimited(resolvePath(dir, a.SecretKeyFile), maxSecretFile)
 		if err != nil {
 			return "", fmt.Errorf("secret_key_file: %v", unwrapPathErr(a.SecretKeyFile, err))
 		}
@@ -430,13 +430,12 @@ func checkEndpoint(raw string) (string, error) {
 }
 
 func readAccounts(path string) ([]string, error) {
-	f, err := os.Open(path)
+	raw, err := readLimited(path, maxAccountsFile)
 	if err != nil {
 		return nil, unwrapPathErr(path, err)
 	}
-	defer f.Close()
 	var ids []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(raw))
 	for sc.Scan() {
 		line := sc.Text()
 		if i := strings.Index(line, " #"); i >= 0 {
@@ -452,6 +451,31 @@ func readAccounts(path string) ([]string, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return ids, nil
+}
+
+// Bounds on files the configuration points at: a Tencent secret key is 64
+// characters, and 16 MiB holds some 300,000 account IDs. A path pointed at
+// a device or a huge file by mistake must not eat the exporter's memory.
+const (
+	maxConfigFile   = 16 << 20
+	maxSecretFile   = 4 << 10
+	maxAccountsFile = 16 << 20
+)
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return raw, nil
 }
 
 func dirOf(file string) string {

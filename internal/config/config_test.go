@@ -121,6 +121,8 @@ func TestBroken(t *testing.T) {
 		{"unreadable secret file", app("    secret_key_file: " + unreadable + "\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "is a directory"}},
 		{"empty secret env", app("    secret_key_env: TCE_EMPTY\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_env", "TCE_EMPTY"}},
 		{"missing accounts file", withKey("    accounts_file: /nonexistent/accts\n"), []string{`app "prod"`, "accounts_file", "no such file"}},
+		{"secret file is a device", app("    secret_key_file: /dev/zero\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "larger than 4096 bytes"}},
+		{"accounts file is a device", withKey("    accounts_file: /dev/zero\n"), []string{`app "prod"`, "accounts_file", "larger than"}},
 		{"no accounts", withKey(""), []string{`app "prod"`, "accounts: none"}},
 		{"bad region", strings.Replace(ok, "region: china", "region: mars", 1), []string{`app "prod"`, "region", "mars", "singapore"}},
 		{"no region", "apps:\n  - {name: x, sdkappid: 2, identifier: a, secret_key: k, accounts: ['@TOA#_a']}\n", []string{`app "x"`, "region: missing"}},

@@ -206,7 +206,7 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 	for attempt, retries := 1, 0; ; attempt++ {
 		if c.opts.Limiter != nil {
 			if err := c.opts.Limiter.Wait(ctx); err != nil {
-				return nil, c.finalError(last, ctx, attempt-1)
+				return nil, finalError(ctx, last, attempt-1)
 			}
 		}
 		sig, err := c.signer.get()
@@ -253,7 +253,9 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 	}
 }
 
-func (c *Client) finalError(last *Error, ctx context.Context, attempts int) error {
+// finalError is what a call that could not start again returns: the last
+// attempt's error, or a timeout if there was none.
+func finalError(ctx context.Context, last *Error, attempts int) error {
 	if last != nil {
 		return last
 	}

@@ -20,9 +20,6 @@ const (
 	ReasonDecode     Reason = "decode"
 )
 
-// Reasons lists every transport failure kind, for pre-initialising counters.
-var Reasons = []Reason{ReasonTimeout, ReasonNetwork, ReasonHTTPStatus, ReasonDecode}
-
 // Error is a request-level failure: either the API answered with a non-zero
 // ErrorCode (Code != 0), or the request failed in transport (Reason != "").
 // Its message never contains the secret key or a UserSig.
