@@ -23,7 +23,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/tencentyun/tls-sig-api-v2-golang/tencentyun"
 )
 
 var encoding = flag.String("accept-encoding", "identity", "Accept-Encoding of the scrapes: identity, or gzip as Prometheus sends")
@@ -69,8 +72,8 @@ func run() error {
 
 	fmt.Printf("Machine: %s, %d cores (%s); %s. L = %v, concurrency %d, no rate limit, %d scrapes per row.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOARCH, runtime.Version(), *latency, *concurrency, *scrapes)
-	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | scrape wall (median) | wall / floor | exporter CPU per scrape | CPU per account | peak RSS |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | bare client, same calls | scrape wall (median) | wall / floor | wall / bare client | exporter CPU per scrape | CPU per account | peak RSS |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, z := range sizes {
 		r, err := measure(dir, exporter, simulator, z, *latency, *concurrency, *scrapes, 0)
 		if err != nil {
@@ -78,8 +81,9 @@ func run() error {
 		}
 		perApp := z.accounts / z.apps
 		floor := time.Duration(math.Ceil(float64(perApp)/50/float64(*concurrency))) * *latency
-		fmt.Printf("| %d | %d | %v | %v | %.3f | %v | %v | %.1f MiB |\n", z.accounts, z.apps, floor,
-			r.wall.Round(time.Millisecond), float64(r.wall)/float64(floor), r.cpu.Round(time.Millisecond),
+		fmt.Printf("| %d | %d | %v | %v | %v | %.3f | %.3f | %v | %v | %.1f MiB |\n", z.accounts, z.apps, floor,
+			r.bare.Round(time.Millisecond), r.wall.Round(time.Millisecond), float64(r.wall)/float64(floor),
+			float64(r.wall)/float64(r.bare), r.cpu.Round(time.Millisecond),
 			(r.cpu / time.Duration(z.accounts)).Round(10*time.Nanosecond), float64(r.peakRSS)/(1<<20))
 	}
 	if *soak > 0 {
@@ -96,6 +100,7 @@ func run() error {
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 type result struct {
+	bare            time.Duration // the same API calls from a bare client
 	wall, cpu       time.Duration
 	peakRSS         int64
 	rssAt, heapAt   int64 // after the mark-th scrape
@@ -132,6 +137,11 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 	// Deferred calls run last-first: cancel (kill) must come before Wait.
 	defer func() { _ = sim.Wait() }()
 	defer cancel()
+
+	bare, err := bareClient("http://"+simAddr, key, z, concurrency, scrapes)
+	if err != nil {
+		return nil, fmt.Errorf("bare client: %w", err)
+	}
 
 	var cfg bytes.Buffer
 	fmt.Fprintf(&cfg, "defaults:\n  concurrency: %d\n  rate_limit: 0\n  timeout: 10s\napps:\n", concurrency)
@@ -188,7 +198,7 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	r := &result{}
+	r := &result{bare: bare}
 	walls := make([]time.Duration, 0, scrapes)
 	cpu0, err := cpuTime(exp.Process.Pid)
 	if err != nil {
@@ -316,4 +326,80 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// bareClient makes the calls a scrape makes (every batch of every app,
+// concurrency at a time per app, apps in parallel) with nothing but
+// net/http, and returns the median time of runs rounds: what the simulator
+// and loopback HTTP cost before the exporter does anything.
+func bareClient(base, key string, z size, concurrency, runs int) (time.Duration, error) {
+	perApp := z.accounts / z.apps
+	var bodies []string
+	for lo := 0; lo < perApp; lo += 50 {
+		ids := make([]string, 0, 50)
+		for i := lo; i < min(lo+50, perApp); i++ {
+			ids = append(ids, fmt.Sprintf(`{"Official_Account":"@TOA#_sim%05d"}`, i))
+		}
+		bodies = append(bodies, `{"OfficialAccountIdList":[`+strings.Join(ids, ",")+
+			`],"ResponseFilter":{"OfficialAccountBaseInfoFilter":["Name","Owner_Account","CreateTime","LastMsgTime","SubscriberNum"]}}`)
+	}
+	urls := make([]string, z.apps)
+	for a := range urls {
+		sig, err := tencentyun.GenUserSig(1400000000+a, key, "administrator", 86400)
+		if err != nil {
+			return 0, err
+		}
+		urls[a] = fmt.Sprintf("%s/v4/official_account_open_http_svc/get_official_account_info?sdkappid=%d&identifier=administrator&usersig=%s&random=1&contenttype=json",
+			base, 1400000000+a, sig)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	defer client.CloseIdleConnections()
+	call := func(url, body string) error {
+		resp, err := client.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	// Wait for the simulator, then one warm-up round for the connections.
+	deadline := time.Now().Add(20 * time.Second)
+	for call(urls[0], bodies[0]) != nil {
+		if time.Now().After(deadline) {
+			return 0, errors.New("simulator did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var times []time.Duration
+	for run := 0; run <= runs; run++ {
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, len(urls)*len(bodies))
+		for _, url := range urls {
+			wg.Go(func() {
+				sem := make(chan struct{}, concurrency)
+				var inner sync.WaitGroup
+				for _, body := range bodies {
+					sem <- struct{}{}
+					inner.Go(func() {
+						defer func() { <-sem }()
+						if err := call(url, body); err != nil {
+							errs <- err
+						}
+					})
+				}
+				inner.Wait()
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return 0, err
+		}
+		if run > 0 { // run 0 warms up
+			times = append(times, time.Since(start))
+		}
+	}
+	return median(times), nil
 }
