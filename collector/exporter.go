@@ -53,7 +53,7 @@ type app struct {
 	cfg      config.App
 	sdkappid string // label value
 	client   *tencentchat.Client
-	batches  [][]string
+	batches  []*tencentchat.Batch
 	labels   *labelPairs
 	counters *counters
 	share    share
@@ -161,7 +161,11 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	a.client = client
 	a.labels = newLabelPairs(a)
 	for i := 0; i < len(ac.Accounts); i += ac.BatchSize {
-		a.batches = append(a.batches, ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))])
+		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], fields)
+		if err != nil {
+			return nil, err
+		}
+		a.batches = append(a.batches, b)
 	}
 	return a, nil
 }

@@ -50,7 +50,7 @@ func (e *Exporter) fetch(ctx context.Context, a *app, done batchDone) *appResult
 	}
 	offset := 0
 	for i, batch := range a.batches {
-		lo, hi := offset, offset+len(batch)
+		lo, hi := offset, offset+batch.Len()
 		offset = hi
 		select {
 		case sem <- struct{}{}:
@@ -83,11 +83,11 @@ func (e *Exporter) fetch(ctx context.Context, a *app, done batchDone) *appResult
 
 // fetchBatch fills out for one batch and reports whether the call was
 // answered with ErrorCode 0.
-func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch []string, out []accountResult) bool {
-	results, err := a.client.GetOfficialAccountInfo(ctx, batch, fields)
+func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch *tencentchat.Batch, out []accountResult) bool {
+	results, err := a.client.Fetch(ctx, batch)
 	if err != nil {
 		level.Warn(e.logger).Log("msg", "API call failed", "app", a.cfg.Name, "sdkappid", a.sdkappid,
-			"batch", i, "accounts", len(batch), "err", err)
+			"batch", i, "accounts", batch.Len(), "err", err)
 		return false
 	}
 	for j, r := range results {

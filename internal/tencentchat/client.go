@@ -131,11 +131,19 @@ type Result struct {
 	Info     AccountInfo
 }
 
-// GetOfficialAccountInfo asks for 1 to MaxBatch accounts, with a
-// ResponseFilter of fields (all fields when empty). A request-level failure
-// is an *Error; otherwise there is one Result per id, each with its own
-// ErrorCode. Accounts the answer lists but were not asked for are ignored.
-func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, fields []Field) ([]Result, error) {
+// Batch is a prepared request for 1 to MaxBatch accounts: its body is built
+// once, so a batch that is asked for on every scrape costs no encoding.
+type Batch struct {
+	ids  []string
+	body []byte
+}
+
+// Len is the number of accounts in the batch.
+func (b *Batch) Len() int { return len(b.ids) }
+
+// NewBatch prepares a request for ids with a ResponseFilter of fields (all
+// fields when empty).
+func NewBatch(ids []string, fields []Field) (*Batch, error) {
 	if len(ids) == 0 || len(ids) > MaxBatch {
 		return nil, fmt.Errorf("%d accounts in one call, want 1 to %d", len(ids), MaxBatch)
 	}
@@ -143,11 +151,28 @@ func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, field
 	if err != nil {
 		return nil, err
 	}
-	env, err := c.do(ctx, body, len(ids))
+	return &Batch{ids: ids, body: body}, nil
+}
+
+// GetOfficialAccountInfo asks for 1 to MaxBatch accounts, with a
+// ResponseFilter of fields (all fields when empty). A request-level failure
+// is an *Error; otherwise there is one Result per id, each with its own
+// ErrorCode. Accounts the answer lists but were not asked for are ignored.
+func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, fields []Field) ([]Result, error) {
+	b, err := NewBatch(ids, fields)
 	if err != nil {
 		return nil, err
 	}
-	return matchResults(ids, env.OfficialAccountInfoList), nil
+	return c.Fetch(ctx, b)
+}
+
+// Fetch is GetOfficialAccountInfo for a prepared batch.
+func (c *Client) Fetch(ctx context.Context, b *Batch) ([]Result, error) {
+	env, err := c.do(ctx, b.body, len(b.ids))
+	if err != nil {
+		return nil, err
+	}
+	return matchResults(b.ids, env.OfficialAccountInfoList), nil
 }
 
 type requestAccount struct {
