@@ -126,13 +126,6 @@ func (a *App) Stats() Stats {
 	return Stats{Calls: a.calls, MaxInSecond: a.maxInSecond}
 }
 
-// ResetStats zeroes the call counts.
-func (a *App) ResetStats() {
-	a.mu.Lock()
-	a.calls, a.inSecond, a.maxInSecond = 0, 0, 0
-	a.mu.Unlock()
-}
-
 // SetFaults replaces the app's faults.
 func (a *App) SetFaults(f Faults) {
 	a.mu.Lock()
