@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -273,5 +274,61 @@ func TestBrokenConfigsExitOne(t *testing.T) {
 			!strings.Contains(line, `app "prod"`) || !strings.Contains(line, c.key) || strings.Contains(line, "panic") {
 			t.Errorf("case %d: %v: %q", i, err, line)
 		}
+	}
+}
+
+// TestReloadSignalsDuringScrapes alternates the configuration by SIGHUP and
+// POST /-/reload while scrapes run against the process: every scrape
+// answers 200 with one configuration whole.
+func TestReloadSignalsDuringScrapes(t *testing.T) {
+	_, endpoint, _ := simServer(t, 30)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, endpoint, 10)
+	p := start(t, "--config.file="+cfg)
+
+	stop := make(chan struct{})
+	reloads := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { reloads <- n }()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			writeConfig(t, cfg, endpoint, []int{10, 30}[i%2])
+			if i%3 == 0 {
+				p.cmd.Process.Signal(syscall.SIGHUP)
+			} else if s, body := p.post(t, "/-/reload"); s != 200 {
+				t.Errorf("POST /-/reload: %d %s", s, body)
+			}
+			n++
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for range 30 {
+				status, body := p.get(t, "/metrics")
+				n := countLines(body, "tencentchat_official_account_up{")
+				if status != 200 || (n != 10 && n != 30) || !strings.Contains(body, `tencentchat_up{app_name="prod",sdkappid="1400000000"} 1`) {
+					t.Errorf("scrape during reloads: status %d, %d accounts", status, n)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if n := <-reloads; n < 5 {
+		t.Fatalf("only %d reloads during the scrapes", n)
+	}
+	if strings.Contains(p.logs(), "configuration not loaded") {
+		// A config file caught half-written is refused and logged, which
+		// is the designed behaviour; it must never reach a scrape.
+		t.Logf("some reloads saw a half-written file and were refused")
 	}
 }
