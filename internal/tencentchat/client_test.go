@@ -378,41 +378,39 @@ func assertNoSecret(t *testing.T, s string, c *Client) {
 	}
 }
 
-// TestRetriesStopAtDeadline: a retry whose backoff would end after the
-// caller's deadline is not attempted, and the call returns at once with the
-// last error instead of sleeping into the deadline.
-func TestRetriesStopAtDeadline(t *testing.T) {
-	cp, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { codeAnswer(w, 60007) })
-	c := newTestClient(t, base, func(o *Options) { o.Retries = 100 })
-	c.rateLimitBackoffBase, c.rateLimitCap = 2*time.Second, 2*time.Second // waits of 1 to 2 s
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := c.GetOfficialAccountInfo(ctx, []string{"@TOA#_a"}, nil)
-	if ErrorCode(err) != 60007 {
-		t.Fatalf("err = %v", err)
+// TestRetriesAndDeadline: backoffs that fit before the caller's deadline
+// are taken, as many as fit; a retry whose backoff would end after it is not
+// attempted, and the call returns at once with the last error instead of
+// sleeping into the deadline.
+func TestRetriesAndDeadline(t *testing.T) {
+	cases := []struct {
+		name               string
+		backoff, deadline  time.Duration // waits are backoff/2 to backoff
+		minCalls, maxCalls int
+		maxTook            time.Duration // 0: no bound beyond the deadline
+	}{
+		// At most 300/20 + 1 calls fit; a loaded machine may fit fewer.
+		{"backoffs fit", 40 * time.Millisecond, 300 * time.Millisecond, 2, 16, 0},
+		{"backoff longer than the deadline", 2 * time.Second, 500 * time.Millisecond, 1, 1, 400 * time.Millisecond},
 	}
-	if d := time.Since(start); d > 400*time.Millisecond || ctx.Err() != nil {
-		t.Fatalf("returned after %v: it waited instead of giving up", d)
-	}
-	if n := cp.count(); n != 1 {
-		t.Fatalf("%d calls, want 1", n)
-	}
-}
-
-// TestRetriesWithinDeadline: backoffs that fit are taken, as many as fit.
-func TestRetriesWithinDeadline(t *testing.T) {
-	cp, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { codeAnswer(w, 60007) })
-	c := newTestClient(t, base, func(o *Options) { o.Retries = 100 })
-	c.rateLimitBackoffBase, c.rateLimitCap = 40*time.Millisecond, 40*time.Millisecond // waits of 20 to 40 ms
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if _, err := c.GetOfficialAccountInfo(ctx, []string{"@TOA#_a"}, nil); ErrorCode(err) != 60007 {
-		t.Fatalf("err = %v", err)
-	}
-	// At most 300/20 + 1 calls fit; a loaded machine may fit fewer.
-	if n := cp.count(); n < 2 || n > 16 {
-		t.Fatalf("%d calls within the deadline", n)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cp, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { codeAnswer(w, 60007) })
+			c := newTestClient(t, base, func(o *Options) { o.Retries = 100 })
+			c.rateLimitBackoffBase, c.rateLimitCap = tc.backoff, tc.backoff
+			ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)
+			defer cancel()
+			start := time.Now()
+			if _, err := c.GetOfficialAccountInfo(ctx, []string{"@TOA#_a"}, nil); ErrorCode(err) != 60007 {
+				t.Fatalf("err = %v", err)
+			}
+			if d := time.Since(start); tc.maxTook > 0 && (d > tc.maxTook || ctx.Err() != nil) {
+				t.Fatalf("returned after %v: it waited instead of giving up", d)
+			}
+			if n := cp.count(); n < tc.minCalls || n > tc.maxCalls {
+				t.Fatalf("%d calls within the deadline, want %d to %d", n, tc.minCalls, tc.maxCalls)
+			}
+		})
 	}
 }
 
