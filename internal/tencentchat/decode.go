@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Field names a field of the ResponseFilter.
@@ -30,16 +33,21 @@ type OptInt struct {
 	Set bool
 }
 
-// UnmarshalJSON accepts a JSON integer or null; anything else is an error,
+// UnmarshalJSONFrom accepts a JSON integer or null; anything else (a
+// fraction, an exponent, a string, a number beyond int64) is an error,
 // which makes the whole answer undecodable rather than silently wrong.
-func (o *OptInt) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+func (o *OptInt) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	raw, err := d.ReadValue()
+	if err != nil {
+		return err
+	}
+	if raw.Kind() == 'n' {
 		*o = OptInt{}
 		return nil
 	}
-	v, err := strconv.ParseInt(string(b), 10, 64)
+	v, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil {
-		return fmt.Errorf("not an integer: %.32q", b)
+		return fmt.Errorf("not an integer: %.32q", raw)
 	}
 	*o = OptInt{V: v, Set: true}
 	return nil
@@ -72,11 +80,17 @@ type envelope struct {
 
 var errNoErrorCode = errors.New("answer has no ErrorCode")
 
+// decodeOptions are encoding/json/v2's defaults (exact key names, unknown
+// keys ignored, duplicate keys and trailing data refused, nesting bounded)
+// with one leniency: invalid UTF-8 in a string, which a proxy may produce
+// by cutting a name, becomes U+FFFD instead of failing the whole answer.
+var decodeOptions = jsontext.AllowInvalidUTF8(true)
+
 // decodeAnswer parses an answer body. It fails on anything that is not a
 // JSON object with an integer ErrorCode, and on a list item without one: a
 // value we cannot trust is never turned into a number.
 func decodeAnswer(body []byte, env *envelope) error {
-	if err := scanAnswer(body, env); err != nil {
+	if err := json.Unmarshal(body, env, decodeOptions); err != nil {
 		return fmt.Errorf("undecodable answer: %w", err)
 	}
 	if !env.ErrorCode.Set {

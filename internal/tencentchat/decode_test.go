@@ -63,6 +63,38 @@ func TestDecodeSeedValues(t *testing.T) {
 	}
 }
 
+// TestDecodeAccepts pins the leniencies: what the service, or a proxy in
+// front of it, may add or mangle without making the answer unusable.
+func TestDecodeAccepts(t *testing.T) {
+	cases := []struct {
+		name, body string
+		want       AccountInfo
+	}{
+		{"unknown fields and nesting", `{"ErrorCode":0,"RequestId":"r","ErrorDisplay":"","Extra":{"a":[1,{"b":null}],"c":-1.5e10},` +
+			`"OfficialAccountInfoList":[{"ErrorCode":0,"Official_Account":"@TOA#_a","Nested":{"x":[true]},"SubscriberNum":7}]}`,
+			AccountInfo{ErrorCode: OptInt{0, true}, OfficialAccount: "@TOA#_a", SubscriberNum: OptInt{7, true}}},
+		{"escapes", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"Name":"caf\u00e9 \"q\" \ud83d\ude00"}]}`,
+			AccountInfo{ErrorCode: OptInt{0, true}, Name: "café \"q\" 😀"}},
+		{"invalid UTF-8 becomes U+FFFD", "{\"ErrorCode\":0,\"OfficialAccountInfoList\":[{\"ErrorCode\":0,\"Name\":\"a\xffb\"}]}",
+			AccountInfo{ErrorCode: OptInt{0, true}, Name: "a\ufffdb"}},
+		{"null values are absent", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":null,"Name":null}]}`,
+			AccountInfo{ErrorCode: OptInt{0, true}}},
+		{"white space", " {\n\t\"ErrorCode\" : 0 , \"OfficialAccountInfoList\" : [ { \"ErrorCode\" : -3 } ] }\r\n",
+			AccountInfo{ErrorCode: OptInt{-3, true}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var env envelope
+			if err := decodeAnswer([]byte(c.body), &env); err != nil {
+				t.Fatal(err)
+			}
+			if len(env.OfficialAccountInfoList) != 1 || env.OfficialAccountInfoList[0] != c.want {
+				t.Fatalf("got %+v, want %+v", env.OfficialAccountInfoList, c.want)
+			}
+		})
+	}
+}
+
 func TestDecodeRejects(t *testing.T) {
 	cases := []struct{ name, body, want string }{
 		{"empty", ``, "undecodable"},
@@ -78,6 +110,16 @@ func TestDecodeRejects(t *testing.T) {
 		{"item without code", `{"ErrorCode":0,"OfficialAccountInfoList":[{"Official_Account":"@TOA#_a"}]}`, "item 0 has no ErrorCode"},
 		{"list not array", `{"ErrorCode":0,"OfficialAccountInfoList":{}}`, "undecodable"},
 		{"name not string", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"Name":5}]}`, "undecodable"},
+		{"trailing NUL", "{\"ErrorCode\":0}\x00", "undecodable"},
+		{"trailing garbage", `{"ErrorCode":0}x`, "undecodable"},
+		{"two objects", `{"ErrorCode":0}{"ErrorCode":0}`, "undecodable"},
+		{"repeated list", `{"ErrorCode":0,"OfficialAccountInfoList":[],"OfficialAccountInfoList":[]}`, "undecodable"},
+		{"trailing comma", `{"ErrorCode":0,}`, "undecodable"},
+		{"leading zero", `{"ErrorCode":01}`, "undecodable"},
+		{"exponent", `{"ErrorCode":1e3}`, "not an integer"},
+		{"control char in string", "{\"ErrorCode\":0,\"ErrorInfo\":\"\x01\"}", "undecodable"},
+		{"bad escape", `{"ErrorCode":0,"ErrorInfo":"\x"}`, "undecodable"},
+		{"deep nesting", `{"ErrorCode":0,"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, "undecodable"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
