@@ -30,7 +30,6 @@ import (
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/collector"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
-	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
 const program = "tencentchat_exporter"
@@ -78,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logger, slogger := newLoggers(stderr, *logLevel, *logFormat)
 
 	load := func() (*config.Config, error) {
-		cfg, warnings, err := config.Load(*configFile, tencentchat.Regions())
+		cfg, warnings, err := config.Load(*configFile)
 		for _, w := range warnings {
 			level.Warn(logger).Log("msg", "configuration", "warning", w)
 		}

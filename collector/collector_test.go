@@ -381,10 +381,10 @@ func TestApplyConfigIsAllOrNothing(t *testing.T) {
 	bad := *r.cfg
 	bad.Apps = append([]config.App{}, r.cfg.Apps...)
 	broken := appConfig("broken", 2, "", 1)
-	broken.Region = "mars"
+	broken.Identifier = "" // config.Load refuses it; ApplyConfig must too
 	bad.Apps = append(bad.Apps, broken)
 	err := r.exp.ApplyConfig(&bad)
-	if err == nil || !strings.Contains(err.Error(), `app "broken"`) || !strings.Contains(err.Error(), "mars") {
+	if err == nil || !strings.Contains(err.Error(), `app "broken"`) || !strings.Contains(err.Error(), "identifier") {
 		t.Fatalf("err = %v", err)
 	}
 	f := r.scrape(t, "/metrics", nil)

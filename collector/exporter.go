@@ -126,13 +126,6 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 }
 
 func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
-	base := ac.Endpoint
-	if base == "" {
-		var err error
-		if base, err = tencentchat.RegionURL(ac.Region); err != nil {
-			return nil, err
-		}
-	}
 	a := &app{cfg: ac, sdkappid: strconv.FormatUint(ac.SDKAppID, 10)}
 	if prev := old.byName[ac.Name]; prev != nil && prev.cfg.SDKAppID == ac.SDKAppID {
 		a.counters = prev.counters
@@ -144,7 +137,7 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 		limiter = rate.NewLimiter(rate.Limit(ac.RateLimit), 1)
 	}
 	client, err := tencentchat.New(tencentchat.Options{
-		BaseURL:    base,
+		BaseURL:    ac.BaseURL(),
 		SDKAppID:   ac.SDKAppID,
 		Identifier: ac.Identifier,
 		SecretKey:  string(ac.SecretKey),

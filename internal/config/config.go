@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -29,7 +30,8 @@ func (Secret) MarshalYAML() (any, error)       { return "<secret>", nil }
 func (Secret) MarshalText() ([]byte, error)    { return []byte("<secret>"), nil }
 func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte("<secret>")) }
 
-// Limits of the API and sane bounds for the knobs.
+// Limits of the API and sane bounds for the knobs. MaxBatchSize is the one
+// place the exporter knows the API's 50 accounts a call.
 const (
 	MaxBatchSize   = 50
 	MaxAccountID   = 48
@@ -39,7 +41,9 @@ const (
 	minUserSigTTL  = 5 * time.Minute
 )
 
-// Settings are the knobs that defaults give and each app may override.
+// Settings are the knobs that defaults give and each app may override. A
+// new setting is a field here, its default in Defaults and its check in
+// validate: the YAML keys come from the tags.
 type Settings struct {
 	Region      string        `yaml:"region"`
 	Timeout     time.Duration `yaml:"timeout"`
@@ -51,14 +55,39 @@ type Settings struct {
 	CacheTTL    time.Duration `yaml:"cache_ttl"`
 }
 
-// builtin are the defaults when the file's defaults section is silent.
-var builtin = Settings{
-	Timeout:     5 * time.Second,
-	BatchSize:   50,
-	Concurrency: 4,
-	RateLimit:   100,
-	Retries:     2,
-	UserSigTTL:  24 * time.Hour,
+// Defaults returns the settings a file's defaults section starts from, and
+// those of configurations made in code (demo mode).
+func Defaults() Settings {
+	return Settings{
+		Timeout:     5 * time.Second, // the API's backend gives up after about 3 s
+		BatchSize:   MaxBatchSize,
+		Concurrency: 4,
+		RateLimit:   100,
+		Retries:     2,
+		UserSigTTL:  24 * time.Hour,
+	}
+}
+
+// regionDomains maps the region names users put in their configuration to
+// the REST API domain of that region, as listed by Tencent's API pages.
+var regionDomains = map[string]string{
+	"china":          "console.tim.qq.com",
+	"singapore":      "adminapisgp.im.qcloud.com",
+	"seoul":          "adminapikr.im.qcloud.com",
+	"tokyo":          "adminapijpn.im.qcloud.com",
+	"frankfurt":      "adminapiger.im.qcloud.com",
+	"silicon-valley": "adminapiusa.im.qcloud.com",
+	"jakarta":        "adminapiidn.im.qcloud.com",
+}
+
+// Regions returns the valid region names, sorted.
+func Regions() []string {
+	names := make([]string, 0, len(regionDomains))
+	for name := range regionDomains {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // App is one configured app, resolved: defaults applied, secret read,
@@ -73,6 +102,15 @@ type App struct {
 	Settings
 }
 
+// BaseURL is where the app's API calls go: its endpoint, or its region's
+// HTTPS domain. A loaded App always has one of the two.
+func (a App) BaseURL() string {
+	if a.Endpoint != "" {
+		return a.Endpoint
+	}
+	return "https://" + regionDomains[a.Region]
+}
+
 // Config is a loaded, valid configuration.
 type Config struct {
 	Apps []App
@@ -81,13 +119,12 @@ type Config struct {
 // Load reads, validates and resolves the file at path. Warnings are things
 // worth a log line that do not stop the exporter (duplicate accounts).
 // Every error names the file, and where it applies the app and the key.
-// regions lists the valid region names; the client package owns the table.
-func Load(path string, regions []string) (*Config, []string, error) {
+func Load(path string) (*Config, []string, error) {
 	raw, err := readLimited(path, maxConfigFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	cfg, warnings, err := Parse(raw, path, regions)
+	cfg, warnings, err := Parse(raw, path)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -102,24 +139,10 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// fileSchema mirrors the YAML, with pointers where "unset" differs from zero.
-type fileSchema struct {
-	Defaults settingsSchema `yaml:"defaults"`
-	Apps     []appSchema    `yaml:"apps"`
-}
-
-type settingsSchema struct {
-	Region      *string        `yaml:"region"`
-	Timeout     *time.Duration `yaml:"timeout"`
-	BatchSize   *int           `yaml:"batch_size"`
-	Concurrency *int           `yaml:"concurrency"`
-	RateLimit   *float64       `yaml:"rate_limit"`
-	Retries     *int           `yaml:"retries"`
-	UserSigTTL  *time.Duration `yaml:"usersig_ttl"`
-	CacheTTL    *time.Duration `yaml:"cache_ttl"`
-}
-
-type appSchema struct {
+// appFile is one app as the YAML gives it. Decoding starts from a value
+// whose Settings are the file's defaults, so keys the app leaves out keep
+// them.
+type appFile struct {
 	Name          string   `yaml:"name"`
 	SDKAppID      uint64   `yaml:"sdkappid"`
 	Identifier    string   `yaml:"identifier"`
@@ -130,19 +153,33 @@ type appSchema struct {
 	Accounts      []string `yaml:"accounts"`
 	AccountsFile  string   `yaml:"accounts_file"`
 
-	settingsSchema `yaml:",inline"`
+	Settings `yaml:",inline"`
 }
 
 var (
 	topKeys      = []string{"defaults", "apps"}
-	settingsKeys = []string{"region", "timeout", "batch_size", "concurrency", "rate_limit", "retries", "usersig_ttl", "cache_ttl"}
-	appKeys      = append([]string{"name", "sdkappid", "identifier", "secret_key_file", "secret_key_env", "secret_key",
-		"endpoint", "accounts", "accounts_file"}, settingsKeys...)
+	settingsKeys = yamlKeys(reflect.TypeFor[Settings]())
+	appKeys      = yamlKeys(reflect.TypeFor[appFile]())
 )
+
+// yamlKeys lists the keys a struct decodes, from its yaml tags, so the
+// strict key check never falls out of step with the structs.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" {
+			keys = append(keys, yamlKeys(f.Type)...)
+		} else if name != "" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
 
 // Parse validates raw YAML; file names the source in errors and anchors
 // relative secret_key_file and accounts_file paths.
-func Parse(raw []byte, file string, regions []string) (*Config, []string, error) {
+func Parse(raw []byte, file string) (*Config, []string, error) {
 	fail := func(format string, args ...any) (*Config, []string, error) {
 		return nil, nil, fmt.Errorf("%s: "+format, append([]any{file}, args...)...)
 	}
@@ -164,7 +201,7 @@ func Parse(raw []byte, file string, regions []string) (*Config, []string, error)
 	if err := checkKeys(doc, topKeys); err != nil {
 		return fail("%v", err)
 	}
-	var schema fileSchema
+	defaults := Defaults()
 	var appNodes []*yaml.Node
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		key, val := doc.Content[i].Value, doc.Content[i+1]
@@ -173,7 +210,7 @@ func Parse(raw []byte, file string, regions []string) (*Config, []string, error)
 			if err := checkKeys(val, settingsKeys); err != nil {
 				return fail("defaults: %v", err)
 			}
-			if err := val.Decode(&schema.Defaults); err != nil {
+			if err := val.Decode(&defaults); err != nil {
 				return fail("defaults: %s", yamlMessage(err))
 			}
 		case "apps":
@@ -186,8 +223,7 @@ func Parse(raw []byte, file string, regions []string) (*Config, []string, error)
 	if len(appNodes) == 0 {
 		return fail("no apps configured")
 	}
-	defaults, err := schema.Defaults.apply(builtin, regions)
-	if err != nil {
+	if err := defaults.validate(); err != nil {
 		return fail("defaults: %v", err)
 	}
 	dir := dirOf(file)
@@ -196,7 +232,7 @@ func Parse(raw []byte, file string, regions []string) (*Config, []string, error)
 	names, ids := map[string]bool{}, map[uint64]bool{}
 	for i, node := range appNodes {
 		where := fmt.Sprintf("apps[%d]", i)
-		var a appSchema
+		a := appFile{Settings: defaults}
 		if node.Kind != yaml.MappingNode {
 			return fail("%s (line %d): an app must be a mapping", where, node.Line)
 		}
@@ -209,7 +245,7 @@ func Parse(raw []byte, file string, regions []string) (*Config, []string, error)
 		if err := node.Decode(&a); err != nil {
 			return fail("%s: %s", where, yamlMessage(err))
 		}
-		app, warns, err := a.resolve(defaults, dir, regions)
+		app, warns, err := a.resolve(dir)
 		if err != nil {
 			return fail("%s: %v", where, err)
 		}
@@ -271,45 +307,36 @@ func checkKeys(m *yaml.Node, known []string) error {
 	return nil
 }
 
-// apply overlays the set fields of s on base and validates the result.
-func (s settingsSchema) apply(base Settings, regions []string) (Settings, error) {
-	out := base
-	overlay(&out.Region, s.Region)
-	overlay(&out.Timeout, s.Timeout)
-	overlay(&out.BatchSize, s.BatchSize)
-	overlay(&out.Concurrency, s.Concurrency)
-	overlay(&out.RateLimit, s.RateLimit)
-	overlay(&out.Retries, s.Retries)
-	overlay(&out.UserSigTTL, s.UserSigTTL)
-	overlay(&out.CacheTTL, s.CacheTTL)
+// validate checks the settings' values.
+func (s Settings) validate() error {
+	_, known := regionDomains[s.Region]
 	switch {
-	case out.Region != "" && !slices.Contains(regions, out.Region):
-		return out, fmt.Errorf("region: unknown region %q (valid: %s)", out.Region, strings.Join(regions, ", "))
-	case out.Timeout <= 0:
-		return out, fmt.Errorf("timeout: must be positive, got %s", out.Timeout)
-	case out.BatchSize < 1 || out.BatchSize > MaxBatchSize:
-		return out, fmt.Errorf("batch_size: must be 1 to %d, got %d", MaxBatchSize, out.BatchSize)
-	case out.Concurrency < 1 || out.Concurrency > maxConcurrency:
-		return out, fmt.Errorf("concurrency: must be 1 to %d, got %d", maxConcurrency, out.Concurrency)
-	case out.RateLimit < 0:
-		return out, fmt.Errorf("rate_limit: must be 0 (unlimited) or more, got %g", out.RateLimit)
-	case out.Retries < 0 || out.Retries > maxRetries:
-		return out, fmt.Errorf("retries: must be 0 to %d, got %d", maxRetries, out.Retries)
-	case out.UserSigTTL < minUserSigTTL:
-		return out, fmt.Errorf("usersig_ttl: must be at least %s, got %s", minUserSigTTL, out.UserSigTTL)
-	case out.CacheTTL < 0:
-		return out, fmt.Errorf("cache_ttl: must be 0 (off) or more, got %s", out.CacheTTL)
+	case s.Region != "" && !known:
+		return fmt.Errorf("region: unknown region %q (valid: %s)", s.Region, strings.Join(Regions(), ", "))
+	case s.Timeout <= 0:
+		return fmt.Errorf("timeout: must be positive, got %s", s.Timeout)
+	case s.BatchSize < 1 || s.BatchSize > MaxBatchSize:
+		return fmt.Errorf("batch_size: must be 1 to %d, got %d", MaxBatchSize, s.BatchSize)
+	case s.Concurrency < 1 || s.Concurrency > maxConcurrency:
+		return fmt.Errorf("concurrency: must be 1 to %d, got %d", maxConcurrency, s.Concurrency)
+	case s.RateLimit < 0:
+		return fmt.Errorf("rate_limit: must be 0 (unlimited) or more, got %g", s.RateLimit)
+	case s.Retries < 0 || s.Retries > maxRetries:
+		return fmt.Errorf("retries: must be 0 to %d, got %d", maxRetries, s.Retries)
+	case s.UserSigTTL < minUserSigTTL:
+		return fmt.Errorf("usersig_ttl: must be at least %s, got %s", minUserSigTTL, s.UserSigTTL)
+	case s.CacheTTL < 0:
+		return fmt.Errorf("cache_ttl: must be 0 (off) or more, got %s", s.CacheTTL)
 	}
-	return out, nil
+	return nil
 }
 
-func (a appSchema) resolve(defaults Settings, dir string, regions []string) (App, []string, error) {
+func (a appFile) resolve(dir string) (App, []string, error) {
 	var warnings []string
-	settings, err := a.settingsSchema.apply(defaults, regions)
-	if err != nil {
+	if err := a.Settings.validate(); err != nil {
 		return App{}, nil, err
 	}
-	app := App{Name: a.Name, SDKAppID: a.SDKAppID, Identifier: a.Identifier, Settings: settings}
+	app := App{Name: a.Name, SDKAppID: a.SDKAppID, Identifier: a.Identifier, Settings: a.Settings}
 	switch {
 	case a.Name == "":
 		return App{}, nil, errors.New("name: missing")
@@ -330,8 +357,8 @@ func (a appSchema) resolve(defaults Settings, dir string, regions []string) (App
 		if app.Endpoint, err = checkEndpoint(a.Endpoint); err != nil {
 			return App{}, nil, fmt.Errorf("endpoint: %v", err)
 		}
-	} else if settings.Region == "" {
-		return App{}, nil, fmt.Errorf("region: missing: set region (%s) or endpoint", strings.Join(regions, ", "))
+	} else if a.Region == "" {
+		return App{}, nil, fmt.Errorf("region: missing: set region (%s) or endpoint", strings.Join(Regions(), ", "))
 	}
 
 	ids := append([]string(nil), a.Accounts...)
@@ -377,7 +404,7 @@ func CheckAccountID(id string) error {
 	return nil
 }
 
-func (a appSchema) secret(dir string) (Secret, error) {
+func (a appFile) secret(dir string) (Secret, error) {
 	set := 0
 	for _, s := range []string{a.SecretKeyFile, a.SecretKeyEnv, a.SecretKey} {
 		if s != "" {
@@ -490,15 +517,4 @@ func resolvePath(dir, p string) string {
 		return p
 	}
 	return dir + p
-}
-
-// Defaults returns the built-in settings, for configurations made in code
-// (demo mode).
-func Defaults() Settings { return builtin }
-
-// overlay sets *dst to *src when the file set it.
-func overlay[T any](dst, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }

@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-var regions = []string{"china", "frankfurt", "jakarta", "seoul", "silicon-valley", "singapore", "tokyo"}
 
 func TestLoadGood(t *testing.T) {
-	cfg, warnings, err := Load("testdata/good.yml", regions)
+	cfg, warnings, err := Load("testdata/good.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +43,11 @@ func TestBuiltinDefaults(t *testing.T) {
 	cfg, _, err := Parse([]byte(`
 apps:
   - {name: a, sdkappid: 1, identifier: admin, secret_key: k, region: tokyo, accounts: ["@TOA#_x"]}
-`), "c.yml", regions)
+`), "c.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := builtin
+	want := Defaults()
 	want.Region = "tokyo"
 	if cfg.Apps[0].Settings != want {
 		t.Fatalf("%+v", cfg.Apps[0].Settings)
@@ -55,7 +55,7 @@ apps:
 }
 
 func TestSecretNeverPrints(t *testing.T) {
-	cfg, _, err := Load("testdata/good.yml", regions)
+	cfg, _, err := Load("testdata/good.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +63,22 @@ func TestSecretNeverPrints(t *testing.T) {
 		if strings.Contains(s, "test-secret-key") || strings.Contains(s, "inline-key") {
 			t.Fatalf("secret printed: %s", s)
 		}
+	}
+}
+
+func TestRegionsAndBaseURL(t *testing.T) {
+	want := []string{"china", "frankfurt", "jakarta", "seoul", "silicon-valley", "singapore", "tokyo"}
+	if got := Regions(); !slices.Equal(got, want) {
+		t.Fatalf("regions %v", got)
+	}
+	for _, r := range want {
+		if u := (App{Settings: Settings{Region: r}}).BaseURL(); !strings.HasPrefix(u, "https://") || strings.HasSuffix(u, "//") {
+			t.Errorf("%s: %q", r, u)
+		}
+	}
+	a := App{Endpoint: "http://127.0.0.1:1", Settings: Settings{Region: "china"}}
+	if a.BaseURL() != "http://127.0.0.1:1" {
+		t.Errorf("endpoint not preferred: %q", a.BaseURL())
 	}
 }
 
@@ -83,7 +99,7 @@ func TestBroken(t *testing.T) {
 	}
 	withKey := func(extra string) string { return app("    secret_key: k\n" + extra) }
 	ok := withKey("    accounts: ['@TOA#_a']\n")
-	if _, _, err := Parse([]byte(ok), "c.yml", regions); err != nil {
+	if _, _, err := Parse([]byte(ok), "c.yml"); err != nil {
 		t.Fatalf("baseline config fails: %v", err)
 	}
 	cases := []struct {
@@ -138,7 +154,7 @@ func TestBroken(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := Parse([]byte(c.yaml), "c.yml", regions)
+			_, _, err := Parse([]byte(c.yaml), "c.yml")
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -165,21 +181,21 @@ func TestSecretFromEnvAndRotation(t *testing.T) {
 	os.WriteFile(cfgFile, []byte("apps:\n  - {name: a, sdkappid: 1, identifier: x, secret_key_file: key, region: china, accounts: ['@TOA#_a']}\n  - {name: b, sdkappid: 2, identifier: x, secret_key_env: TCE_KEY_B, region: china, accounts: ['@TOA#_a']}\n"), 0o600)
 	t.Setenv("TCE_KEY_B", "env-key")
 	os.WriteFile(key, []byte("one\n"), 0o600)
-	cfg, _, err := Load(cfgFile, regions)
+	cfg, _, err := Load(cfgFile)
 	if err != nil || cfg.Apps[0].SecretKey != "one" || cfg.Apps[1].SecretKey != "env-key" {
 		t.Fatalf("%v", err)
 	}
 	// A relative secret_key_file is relative to the config file, and each
 	// load reads it again, so rotating the key needs only a reload.
 	os.WriteFile(key, []byte("two\n"), 0o600)
-	cfg, _, err = Load(cfgFile, regions)
+	cfg, _, err = Load(cfgFile)
 	if err != nil || cfg.Apps[0].SecretKey != "two" {
 		t.Fatalf("rotated key not read: %v", err)
 	}
 }
 
 func TestMissingFile(t *testing.T) {
-	_, _, err := Load("/nonexistent/config.yml", regions)
+	_, _, err := Load("/nonexistent/config.yml")
 	if err == nil || err.Error() != "/nonexistent/config.yml: no such file or directory" {
 		t.Fatalf("err = %v", err)
 	}
@@ -195,7 +211,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("apps:\n  - {name: a, sdkappid: 1, identifier: x, secret_key: k, region: china, accounts: ['@TOA#_a']}\n"))
 	f.Add([]byte("defaults: {batch_size: 0}\napps: [{}]"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		cfg, _, err := Parse(raw, "testdata/fuzz.yml", regions)
+		cfg, _, err := Parse(raw, "testdata/fuzz.yml")
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("multi-line error %q", err)
@@ -226,7 +242,7 @@ func TestExampleConfig(t *testing.T) {
 	key, _ := filepath.Abs("testdata/key.txt")
 	text := strings.Replace(string(raw), "/run/secrets/prod_key", key, 1)
 	t.Setenv("TENCENTCHAT_STAGING_KEY", "staging-key")
-	cfg, warnings, err := Parse([]byte(text), "config.example.yml", regions)
+	cfg, warnings, err := Parse([]byte(text), "config.example.yml")
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("%v %v", err, warnings)
 	}

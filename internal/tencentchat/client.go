@@ -25,15 +25,8 @@ import (
 // APIPath is the path of get_official_account_info.
 const APIPath = "/v4/official_account_open_http_svc/get_official_account_info"
 
-// MaxBatch is the most accounts one call may ask for.
-const MaxBatch = 50
-
-// Defaults for Options left zero.
-const (
-	DefaultTimeout    = 5 * time.Second // the backend gives up after about 3 s
-	DefaultUserSigTTL = 24 * time.Hour
-	DefaultMaxBody    = 4 << 20
-)
+// maxBody bounds an answer: 50 accounts with every field take some 30 KiB.
+const maxBody = 4 << 20
 
 // Attempt describes one HTTP call, for metrics.
 type Attempt struct {
@@ -41,18 +34,17 @@ type Attempt struct {
 	Reason Reason // transport failure kind, "" when the answer decoded
 }
 
-// Options configures a Client. SDKAppID, Identifier and SecretKey are
-// required; BaseURL comes from RegionURL or CheckBaseURL.
+// Options configures a Client. Every field without "optional" is required:
+// the defaults belong to the configuration, not to the client.
 type Options struct {
 	BaseURL    string
 	SDKAppID   uint64
 	Identifier string
 	SecretKey  string
 
-	Timeout    time.Duration // per HTTP call; DefaultTimeout when 0
+	Timeout    time.Duration // per HTTP call
 	Retries    int           // further attempts after the first for transient failures
-	UserSigTTL time.Duration // DefaultUserSigTTL when 0
-	MaxBody    int64         // DefaultMaxBody when 0
+	UserSigTTL time.Duration // validity of the UserSigs the client signs
 	Limiter    *rate.Limiter // optional: calls per second for this app
 	HTTPClient *http.Client  // optional; its Timeout should be 0 (Timeout above applies)
 
@@ -68,7 +60,9 @@ type Client struct {
 	signer *signer
 	http   *http.Client
 
-	// backoff bounds; variables of the client so tests can shorten them.
+	// answer size and backoff bounds; variables of the client so tests can
+	// shorten them.
+	maxBody                            int64
 	backoffBase, backoffCap            time.Duration
 	rateLimitBackoffBase, rateLimitCap time.Duration
 }
@@ -81,17 +75,8 @@ func New(opts Options) (*Client, error) {
 	if opts.SDKAppID == 0 || opts.Identifier == "" || opts.SecretKey == "" {
 		return nil, errors.New("sdkappid, identifier and secret key are required")
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.UserSigTTL <= 0 {
-		opts.UserSigTTL = DefaultUserSigTTL
-	}
-	if opts.MaxBody <= 0 {
-		opts.MaxBody = DefaultMaxBody
-	}
-	if opts.Retries < 0 {
-		opts.Retries = 0
+	if opts.Timeout <= 0 || opts.UserSigTTL <= 0 || opts.Retries < 0 {
+		return nil, errors.New("timeout and usersig TTL must be positive, retries not negative")
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -102,6 +87,7 @@ func New(opts Options) (*Client, error) {
 		url:                  opts.BaseURL + APIPath,
 		signer:               newSigner(opts.SDKAppID, opts.Identifier, opts.SecretKey, opts.UserSigTTL),
 		http:                 hc,
+		maxBody:              maxBody,
 		backoffBase:          100 * time.Millisecond,
 		backoffCap:           2 * time.Second,
 		rateLimitBackoffBase: 500 * time.Millisecond,
@@ -131,8 +117,10 @@ type Result struct {
 	Info     AccountInfo
 }
 
-// Batch is a prepared request for 1 to MaxBatch accounts: its body is built
-// once, so a batch that is asked for on every scrape costs no encoding.
+// Batch is a prepared request for some accounts: its body is built once,
+// so a batch that is asked for on every scrape costs no encoding. The API
+// takes at most 50 accounts a call and answers more with an error code;
+// the configuration enforces the limit.
 type Batch struct {
 	ids  []string
 	body []byte
@@ -144,8 +132,8 @@ func (b *Batch) Len() int { return len(b.ids) }
 // NewBatch prepares a request for ids with a ResponseFilter of fields (all
 // fields when empty).
 func NewBatch(ids []string, fields []Field) (*Batch, error) {
-	if len(ids) == 0 || len(ids) > MaxBatch {
-		return nil, fmt.Errorf("%d accounts in one call, want 1 to %d", len(ids), MaxBatch)
+	if len(ids) == 0 {
+		return nil, errors.New("no accounts to ask for")
 	}
 	body, err := requestBody(ids, fields)
 	if err != nil {
@@ -154,7 +142,7 @@ func NewBatch(ids []string, fields []Field) (*Batch, error) {
 	return &Batch{ids: ids, body: body}, nil
 }
 
-// GetOfficialAccountInfo asks for 1 to MaxBatch accounts, with a
+// GetOfficialAccountInfo asks for some accounts (at most 50), with a
 // ResponseFilter of fields (all fields when empty). A request-level failure
 // is an *Error; otherwise there is one Result per id, each with its own
 // ErrorCode. Accounts the answer lists but were not asked for are ignored.
@@ -324,7 +312,7 @@ func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.opts.MaxBody+1))
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		e := &Error{Reason: classify(ctx, err), Err: redactURLError(err)}
 		if e.Reason == ReasonNetwork && errors.Is(err, io.ErrUnexpectedEOF) {
@@ -333,8 +321,8 @@ func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int
 		c.observe(Attempt{Reason: e.Reason})
 		return nil, e
 	}
-	if n > c.opts.MaxBody {
-		e := &Error{Reason: ReasonDecode, Err: fmt.Errorf("answer larger than %d bytes", c.opts.MaxBody)}
+	if n > c.maxBody {
+		e := &Error{Reason: ReasonDecode, Err: fmt.Errorf("answer larger than %d bytes", c.maxBody)}
 		c.observe(Attempt{Reason: e.Reason})
 		return nil, e
 	}

@@ -43,7 +43,8 @@ func simEnv(t testing.TB, n int) (*simulator.App, string) {
 
 func newTestClient(t testing.TB, base string, mod func(*Options)) *Client {
 	t.Helper()
-	o := Options{BaseURL: base, SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Timeout: time.Second, Retries: 2}
+	o := Options{BaseURL: base, SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Timeout: time.Second, Retries: 2,
+		UserSigTTL: 24 * time.Hour}
 	if mod != nil {
 		mod(&o)
 	}
@@ -97,10 +98,12 @@ func TestBatchLimits(t *testing.T) {
 	if _, err := c.GetOfficialAccountInfo(context.Background(), ids[:50], nil); err != nil {
 		t.Fatalf("50 accounts: %v", err)
 	}
-	for _, n := range []int{0, 51} {
-		if _, err := c.GetOfficialAccountInfo(context.Background(), ids[:n], nil); err == nil {
-			t.Errorf("%d accounts accepted", n)
-		}
+	if _, err := c.GetOfficialAccountInfo(context.Background(), nil, nil); err == nil {
+		t.Error("no accounts accepted")
+	}
+	// The configuration keeps batches at 50; the API refuses more.
+	if _, err := c.GetOfficialAccountInfo(context.Background(), ids, nil); ErrorCode(err) == 0 {
+		t.Errorf("51 accounts: err = %v, want an API error code", err)
 	}
 }
 
@@ -297,40 +300,40 @@ func TestTransportFailures(t *testing.T) {
 	cases := []struct {
 		name    string
 		handler func(w http.ResponseWriter, r *http.Request)
-		maxBody int64
 		reason  Reason
 		calls   int // with Retries 2
 	}{
-		{"502", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, 0, ReasonHTTPStatus, 3},
-		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, 0, ReasonHTTPStatus, 3},
-		{"404 not retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }, 0, ReasonHTTPStatus, 1},
+		{"502", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, ReasonHTTPStatus, 3},
+		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, ReasonHTTPStatus, 3},
+		{"404 not retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }, ReasonHTTPStatus, 1},
 		{"redirect not followed", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "http://example.invalid/steal", http.StatusFound)
-		}, 0, ReasonHTTPStatus, 1},
-		{"malformed", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "<html>") }, 0, ReasonDecode, 1},
+		}, ReasonHTTPStatus, 1},
+		{"malformed", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "<html>") }, ReasonDecode, 1},
 		{"oversized", func(w http.ResponseWriter, _ *http.Request) {
 			io.WriteString(w, `{"ErrorCode":0,"Pad":"`+strings.Repeat("x", 2000)+`"}`)
-		}, 1000, ReasonDecode, 1},
+		}, ReasonDecode, 1},
 		{"truncated", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Length", "500")
 			io.WriteString(w, `{"ErrorCode":0,`)
-		}, 0, ReasonDecode, 1},
+		}, ReasonDecode, 1},
 		{"reset", func(w http.ResponseWriter, _ *http.Request) {
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			conn.(*net.TCPConn).SetLinger(0)
 			conn.Close()
-		}, 0, ReasonNetwork, 3},
+		}, ReasonNetwork, 3},
 		{"hang", func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-hang:
 			}
-		}, 0, ReasonTimeout, 3},
+		}, ReasonTimeout, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cp, base := captureServer(t, func(_ int, w http.ResponseWriter, r *http.Request) { tc.handler(w, r) })
-			c := newTestClient(t, base, func(o *Options) { o.MaxBody = tc.maxBody; o.Timeout = 100 * time.Millisecond })
+			c := newTestClient(t, base, func(o *Options) { o.Timeout = 100 * time.Millisecond })
+			c.maxBody = 1000
 			_, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
 			var e *Error
 			if !errors.As(err, &e) || e.Reason != tc.reason || e.Code != 0 {
@@ -561,22 +564,6 @@ func TestRateLimiter(t *testing.T) {
 	}
 }
 
-func TestRegions(t *testing.T) {
-	for _, r := range Regions() {
-		u, err := RegionURL(r)
-		if err != nil || !strings.HasPrefix(u, "https://") {
-			t.Errorf("%s: %q, %v", r, u, err)
-		}
-	}
-	if len(Regions()) != 7 {
-		t.Errorf("regions %v", Regions())
-	}
-	_, err := RegionURL("mars")
-	if err == nil || !strings.Contains(err.Error(), "singapore") || !strings.Contains(err.Error(), "silicon-valley") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 // TestKnownAnswers checks the reference's rows against Tencent's module:
 // the Node token verifies, and a token carrying each row's TLS.sig verifies,
 // which holds only if the module's HMAC equals the row's.
@@ -645,6 +632,9 @@ func TestNewValidates(t *testing.T) {
 		{BaseURL: "http://x", Identifier: "a", SecretKey: "k"},
 		{BaseURL: "http://x", SDKAppID: 1, SecretKey: "k"},
 		{BaseURL: "http://x", SDKAppID: 1, Identifier: "a"},
+		{BaseURL: "http://x", SDKAppID: 1, Identifier: "a", SecretKey: "k", UserSigTTL: time.Hour},
+		{BaseURL: "http://x", SDKAppID: 1, Identifier: "a", SecretKey: "k", Timeout: time.Second},
+		{BaseURL: "http://x", SDKAppID: 1, Identifier: "a", SecretKey: "k", Timeout: time.Second, UserSigTTL: time.Hour, Retries: -1},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)

@@ -158,7 +158,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 			}
 			ids = append(ids, it.OfficialAccount)
 		}
-		if len(ids) > 0 && len(ids) <= MaxBatch {
+		if len(ids) > 0 && len(ids) <= 50 {
 			for i, r := range matchResults(ids, env.OfficialAccountInfoList) {
 				if !r.Answered || r.Info.OfficialAccount != ids[i] {
 					t.Fatalf("result %d not matched: %+v", i, r)
