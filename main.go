@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,65 +43,35 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// flags are the command line, parsed and checked.
+type flags struct {
+	configFile, metricsPath, logLevel, logFormat string
+	configCheck, demo                            bool
+	timeoutOffset                                time.Duration
+	web                                          *web.FlagConfig
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
-	app := kingpin.New(program, "Prometheus exporter for Tencent Cloud Chat official accounts.")
-	app.UsageWriter(stdout)
-	app.ErrorWriter(stderr)
-	var (
-		configFile    = app.Flag("config.file", "Path to the configuration file.").Default("config.yml").String()
-		configCheck   = app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 not).").Bool()
-		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		timeoutOffset = app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout, so the answer arrives in time.").Default("0.5").Float64()
-		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").String()
-		logFormat     = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").String()
-		demo          = app.Flag("demo", "Run on an embedded simulated API with a demo app of 50 living accounts; needs no configuration or credentials.").Bool()
-		webFlags      = kingpinflag.AddFlags(app, ":9882")
-	)
-	app.Version(version.Print(program))
-	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
+	f, err := parseFlags(args, stdout, stderr)
+	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
 	}
-	// Checked by hand rather than with kingpin's Enum, whose message does
-	// not name the flag.
-	switch {
-	case *timeoutOffset < 0:
-		fmt.Fprintf(stderr, "%s: --timeout-offset must not be negative\n", program)
-		return 1
-	case !slices.Contains([]string{"debug", "info", "warn", "error"}, *logLevel):
-		fmt.Fprintf(stderr, "%s: --log.level must be debug, info, warn or error, got %q\n", program, *logLevel)
-		return 1
-	case *logFormat != "logfmt" && *logFormat != "json":
-		fmt.Fprintf(stderr, "%s: --log.format must be logfmt or json, got %q\n", program, *logFormat)
-		return 1
-	}
-	logger, slogger := newLoggers(stderr, *logLevel, *logFormat)
-
-	load := func() (*config.Config, error) {
-		cfg, warnings, err := config.Load(*configFile)
-		for _, w := range warnings {
-			level.Warn(logger).Log("msg", "configuration", "warning", w)
-		}
-		return cfg, err
-	}
-	if *configCheck {
-		cfg, err := load()
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		accounts := 0
-		for _, a := range cfg.Apps {
-			accounts += len(a.Accounts)
-		}
-		fmt.Fprintf(stdout, "%s: valid: %d apps, %d accounts\n", *configFile, len(cfg.Apps), accounts)
-		return 0
+	logger, slogger := newLoggers(stderr, f.logLevel, f.logFormat)
+	load := func() (*config.Config, error) { return loadConfig(f.configFile, logger) }
+	if f.configCheck {
+		return checkConfig(f.configFile, load, stdout, stderr)
 	}
 
+	// Signals are caught before anything is loaded, so a SIGHUP that
+	// arrives during start-up is a reload, not the default exit.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *demo {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	if f.demo {
 		cfg, stopDemo, err := startDemo(logger)
 		if err != nil {
 			level.Error(logger).Log("msg", "demo mode failed to start", "err", err)
@@ -111,17 +83,110 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	level.Info(logger).Log("msg", "starting "+program, "version", version.Info(), "build_context", version.BuildContext())
 	exporter := collector.New(logger)
+	defer exporter.Close()
 	cfg, err := load()
+	if err == nil {
+		err = exporter.ApplyConfig(cfg)
+	}
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot start: configuration not loaded", "err", err)
 		return 1
 	}
-	if err := exporter.Reload(func() (*config.Config, error) { return cfg, nil }); err != nil {
+	go func() {
+		for range hup {
+			_ = exporter.Reload(load)
+		}
+	}()
+
+	mux, err := newMux(f, exporter, load)
+	if err != nil {
+		level.Error(logger).Log("msg", "landing page", "err", err)
 		return 1
 	}
+	return serve(ctx, mux, f.web, logger, slogger)
+}
 
+// parseFlags parses the command line. Enumerations are checked by hand
+// rather than with kingpin's Enum, whose message does not name the flag.
+func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
+	app := kingpin.New(program, "Prometheus exporter for Tencent Cloud Chat official accounts.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	f := &flags{}
+	app.Flag("config.file", "Path to the configuration file.").Default("config.yml").StringVar(&f.configFile)
+	app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 not).").BoolVar(&f.configCheck)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
+	offset := app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout, so the answer arrives in time.").Default("0.5").Float64()
+	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
+	app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
+	app.Flag("demo", "Run on an embedded simulated API with a demo app of 50 living accounts; needs no configuration or credentials.").BoolVar(&f.demo)
+	f.web = kingpinflag.AddFlags(app, ":9882")
+	app.Version(version.Print(program))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		return nil, err
+	}
+	f.timeoutOffset = time.Duration(*offset * float64(time.Second))
+	switch {
+	case *offset < 0:
+		return nil, errors.New("--timeout-offset must not be negative")
+	case !slices.Contains([]string{"debug", "info", "warn", "error"}, f.logLevel):
+		return nil, fmt.Errorf("--log.level must be debug, info, warn or error, got %q", f.logLevel)
+	case f.logFormat != "logfmt" && f.logFormat != "json":
+		return nil, fmt.Errorf("--log.format must be logfmt or json, got %q", f.logFormat)
+	}
+	if err := checkTelemetryPath(f.metricsPath); err != nil {
+		return nil, fmt.Errorf("--web.telemetry-path: %v", err)
+	}
+	return f, nil
+}
+
+// reservedPaths are served by the exporter itself; the metrics cannot live
+// there.
+var reservedPaths = []string{"/", "/probe", "/-/healthy", "/-/reload", "/debug/pprof/"}
+
+// checkTelemetryPath refuses what http.ServeMux would panic on, or what
+// would shadow another endpoint.
+func checkTelemetryPath(p string) error {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q must start with /", p)
+	case strings.ContainsAny(p, " \t\r\n?#{}"):
+		return fmt.Errorf("%q must not contain spaces, ?, #, { or }", p)
+	case slices.Contains(reservedPaths, p) || strings.HasPrefix(p, "/debug/pprof/"):
+		return fmt.Errorf("%q is taken by another endpoint (%s)", p, strings.Join(reservedPaths, ", "))
+	}
+	return nil
+}
+
+// loadConfig loads the file and logs its warnings.
+func loadConfig(file string, logger log.Logger) (*config.Config, error) {
+	cfg, warnings, err := config.Load(file)
+	for _, w := range warnings {
+		level.Warn(logger).Log("msg", "configuration", "warning", w)
+	}
+	return cfg, err
+}
+
+// checkConfig is --config.check: one line, and the exit status.
+func checkConfig(file string, load func() (*config.Config, error), stdout, stderr io.Writer) int {
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	accounts := 0
+	for _, a := range cfg.Apps {
+		accounts += len(a.Accounts)
+	}
+	fmt.Fprintf(stdout, "%s: valid: %d apps, %d accounts\n", file, len(cfg.Apps), accounts)
+	return 0
+}
+
+// newMux routes the exporter's endpoints.
+func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config, error)) (*http.ServeMux, error) {
 	opts := collector.HandlerOpts{
-		TimeoutOffset: time.Duration(*timeoutOffset * float64(time.Second)),
+		TimeoutOffset: f.timeoutOffset,
 		Static: []prometheus.Collector{
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -129,9 +194,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			exporter.ConfigCollector(),
 		},
 	}
-
 	mux := http.NewServeMux()
-	mux.Handle(*metricsPath, exporter.MetricsHandler(opts))
+	mux.Handle(f.metricsPath, exporter.MetricsHandler(opts))
 	mux.Handle("/probe", exporter.ProbeHandler(opts))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
@@ -146,35 +210,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(w, "configuration loaded")
 	})
-	if *metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "Tencent Cloud Chat Exporter",
-			Description: "Prometheus exporter for Tencent Cloud Chat official accounts",
-			Version:     version.Info(),
-			Links: []web.LandingLinks{
-				{Address: *metricsPath, Text: "Metrics"},
-				{Address: "/probe?target=", Text: "Probe one app (give its name or SDKAppID)"},
-				{Address: "/-/healthy", Text: "Health"},
-			},
-		})
-		if err != nil {
-			level.Error(logger).Log("msg", "landing page", "err", err)
-			return 1
-		}
-		mux.Handle("/", landing)
+	// The landing page links to heap and CPU profiles, as node_exporter's
+	// does; they are served here.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "Tencent Cloud Chat Exporter",
+		Description: "Prometheus exporter for Tencent Cloud Chat official accounts",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: f.metricsPath, Text: "Metrics"},
+			{Address: "/probe?target=", Text: "Probe one app (give its name or SDKAppID)"},
+			{Address: "/-/healthy", Text: "Health"},
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
+	mux.Handle("/", landing)
+	return mux, nil
+}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			_ = exporter.Reload(load)
-		}
-	}()
-
-	// Requests live in ctx, so SIGTERM cancels in-flight scrapes at once:
-	// they answer with what they have and the process exits promptly.
+// serve runs the server until ctx ends. Requests live in ctx, so SIGTERM
+// cancels in-flight scrapes at once: they answer with what they have and
+// the process exits promptly.
+func serve(ctx context.Context, mux http.Handler, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) int {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	done := make(chan struct{})
@@ -191,25 +251,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	<-done
-	exporter.Close()
 	return 0
 }
 
 // newLoggers returns the go-kit logger the exporter logs with, and the
-// slog bridge to it that exporter-toolkit takes.
+// slog logger that exporter-toolkit takes. The slog bridge adds the level,
+// the real caller and the time itself, so it writes to the bare go-kit
+// logger, with its time key renamed to ours: every line carries each key
+// once.
 func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
-	var logger log.Logger
+	var base log.Logger
 	if format == "json" {
-		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+		base = log.NewJSONLogger(log.NewSyncWriter(w))
 	} else {
-		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+		base = log.NewLogfmtLogger(log.NewSyncWriter(w))
 	}
 	// Caller(5) skips go-kit's level and filter wrappers to the real caller.
-	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.Caller(5))
+	logger := log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.Caller(5))
 	allow := map[string]level.Option{"debug": level.AllowDebug(), "info": level.AllowInfo(),
 		"warn": level.AllowWarn(), "error": level.AllowError()}[lvl]
 	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
-	logger = level.NewFilter(logger, allow)
-	return logger, slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	return level.NewFilter(logger, allow), slog.New(sloggokit.NewGoKitHandler(slogTime{base}, slogLevel))
+}
+
+// slogTime renames the slog bridge's "time" to the "ts" that every other
+// line carries, in the same format.
+type slogTime struct{ next log.Logger }
+
+func (l slogTime) Log(kv ...any) error {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if t, ok := kv[i+1].(time.Time); ok && kv[i] == slog.TimeKey {
+			kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return l.next.Log(kv...)
 }

@@ -2,19 +2,23 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-logfmt/logfmt"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -314,5 +318,119 @@ func TestConfigCheck(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "batch_size") {
 		t.Fatalf("start with a bad config: %v %s", err, out)
+	}
+}
+
+// TestLogLines: every line, the toolkit's through the slog bridge included,
+// carries ts, caller, level and msg once each, and caller names the code
+// that logged, not a logging wrapper.
+func TestLogLines(t *testing.T) {
+	for _, format := range []string{"logfmt", "json"} {
+		t.Run(format, func(t *testing.T) {
+			p := start(t, "--demo", "--log.format="+format)
+			p.get(t, "/metrics")
+			testutil.WaitFor(t, 5*time.Second, "the toolkit's listening line", func() bool {
+				return strings.Contains(p.logs(), "Listening on")
+			})
+			lines := strings.Split(strings.TrimSpace(p.logs()), "\n")
+			for _, line := range lines {
+				keys := logKeys(t, format, line)
+				seen := map[string]int{}
+				for _, k := range keys {
+					seen[k]++
+				}
+				for _, k := range []string{"ts", "caller", "level", "msg"} {
+					if seen[k] != 1 {
+						t.Errorf("key %s %d times in %s", k, seen[k], line)
+					}
+				}
+				for k, n := range seen {
+					if n > 1 {
+						t.Errorf("key %s %d times in %s", k, n, line)
+					}
+				}
+				if strings.Contains(line, "logger.go") || strings.Contains(line, "handler.go") {
+					t.Errorf("caller is a logging wrapper: %s", line)
+				}
+			}
+			if len(lines) < 4 {
+				t.Fatalf("only %d log lines:\n%s", len(lines), p.logs())
+			}
+		})
+	}
+}
+
+// logKeys returns the keys of one log line, in order, repeats kept.
+func logKeys(t *testing.T, format, line string) []string {
+	t.Helper()
+	var keys []string
+	if format == "json" {
+		dec := json.NewDecoder(strings.NewReader(line))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("not a JSON object: %s", line)
+		}
+		for dec.More() {
+			k, _ := dec.Token()
+			keys = append(keys, k.(string))
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("bad JSON line %s: %v", line, err)
+			}
+		}
+		return keys
+	}
+	d := logfmt.NewDecoder(strings.NewReader(line))
+	for d.ScanRecord() {
+		for d.ScanKeyval() {
+			keys = append(keys, string(d.Key()))
+		}
+	}
+	if d.Err() != nil {
+		t.Fatalf("bad logfmt line %s: %v", line, d.Err())
+	}
+	return keys
+}
+
+// TestLandingPageLinks follows every link of / and wants 200 from each.
+func TestLandingPageLinks(t *testing.T) {
+	p := start(t, "--demo")
+	status, page := p.get(t, "/")
+	if status != 200 {
+		t.Fatalf("/: %d", status)
+	}
+	links := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(page, -1)
+	followed := 0
+	for _, m := range links {
+		link := html.UnescapeString(m[1])
+		if strings.HasPrefix(link, "http") {
+			continue // the toolkit's links to external sites
+		}
+		if !strings.HasPrefix(link, "/") {
+			link = "/" + link
+		}
+		// The page offers a 60-second CPU profile; one second proves the
+		// same handler answers.
+		link = strings.Replace(link, "seconds=60", "seconds=1", 1)
+		if link == "/probe?target=" {
+			link += "demo" // the link is a form to complete
+		}
+		if s, body := p.get(t, link); s != 200 {
+			t.Errorf("%s: %d %.200s", link, s, body)
+		}
+		followed++
+	}
+	if followed < 5 {
+		t.Fatalf("followed %d links, want metrics, probe, health and two profiles:\n%s", followed, page)
+	}
+}
+
+func TestBadTelemetryPath(t *testing.T) {
+	for _, path := range []string{"/probe", "/-/healthy", "/-/reload", "/", "metrics", "", "/a b", "/debug/pprof/heap"} {
+		out, err := exec.Command(binary, "--web.telemetry-path="+path, "--demo").CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "--web.telemetry-path") ||
+			strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+			t.Errorf("%q: %v: %s", path, err, out)
+		}
 	}
 }

@@ -4,18 +4,14 @@
 package collector
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
@@ -59,47 +55,6 @@ type app struct {
 	share    share
 }
 
-// counters are an app's cumulative counts. They live for the process and
-// are carried over a reload for an app that keeps its name and SDKAppID.
-type counters struct {
-	requests atomic.Uint64
-	failures [len(reasons)]atomic.Uint64
-
-	mu    sync.Mutex
-	codes map[int]uint64
-}
-
-var reasons = [...]tencentchat.Reason{tencentchat.ReasonTimeout, tencentchat.ReasonNetwork,
-	tencentchat.ReasonHTTPStatus, tencentchat.ReasonDecode}
-
-func newCounters() *counters {
-	c := &counters{codes: make(map[int]uint64, len(tencentchat.DocumentedCodes))}
-	for _, code := range tencentchat.DocumentedCodes {
-		c.codes[code] = 0
-	}
-	return c
-}
-
-func (c *counters) addCode(code int) {
-	c.mu.Lock()
-	c.codes[code]++
-	c.mu.Unlock()
-}
-
-// observe is the client's OnAttempt: it counts every call, its request-level
-// code and its failure reason.
-func (c *counters) observe(a tencentchat.Attempt) {
-	c.requests.Add(1)
-	if a.Code != 0 {
-		c.addCode(a.Code)
-	}
-	for i, r := range reasons {
-		if a.Reason == r {
-			c.failures[i].Add(1)
-		}
-	}
-}
-
 // New returns an Exporter with no apps; give it some with ApplyConfig.
 func New(logger log.Logger) *Exporter {
 	e := &Exporter{logger: logger, http: tencentchat.DefaultHTTPClient()}
@@ -108,7 +63,8 @@ func New(logger log.Logger) *Exporter {
 }
 
 // ApplyConfig replaces the apps. It builds everything first and swaps at
-// the end, so a failure leaves the running configuration untouched.
+// the end, so a failure leaves the running configuration untouched. A
+// configuration applied is a successful load for the reload metrics.
 func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 	old := e.state.Load()
 	next := &state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}}
@@ -122,6 +78,8 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		next.bySDKAppID[a.sdkappid] = a
 	}
 	e.state.Store(next)
+	e.reloadOK.Store(true)
+	e.reloadSuccess.Store(time.Now().Unix())
 	return nil
 }
 
@@ -163,79 +121,5 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	return a, nil
 }
 
-// Reload loads a configuration with load and applies it, recording the
-// outcome in the reload metrics. On failure the running configuration
-// keeps serving.
-func (e *Exporter) Reload(load func() (*config.Config, error)) error {
-	e.reloadMu.Lock()
-	defer e.reloadMu.Unlock()
-	cfg, err := load()
-	if err == nil {
-		err = e.ApplyConfig(cfg)
-	}
-	if err != nil {
-		e.reloadOK.Store(false)
-		level.Error(e.logger).Log("msg", "configuration not loaded; the previous one keeps serving", "err", err)
-		return err
-	}
-	e.reloadOK.Store(true)
-	e.reloadSuccess.Store(time.Now().Unix())
-	level.Info(e.logger).Log("msg", "configuration loaded", "apps", len(cfg.Apps))
-	return nil
-}
-
 // Close releases the idle API connections.
 func (e *Exporter) Close() { e.http.CloseIdleConnections() }
-
-// target finds an app by name or SDKAppID, for /probe.
-func (e *Exporter) target(t string) *app {
-	s := e.state.Load()
-	if a := s.byName[t]; a != nil {
-		return a
-	}
-	return s.bySDKAppID[t]
-}
-
-// errNoTarget and errUnknownTarget are /probe's 400 answers.
-var (
-	errNoTarget      = errors.New("target parameter is missing: give an app's name or SDKAppID")
-	errUnknownTarget = errors.New("unknown target: no configured app has this name or SDKAppID")
-)
-
-// ConfigCollector returns the collector of the reload metrics, for the
-// /metrics registry.
-func (e *Exporter) ConfigCollector() prometheus.Collector { return configCollector{e} }
-
-type configCollector struct{ e *Exporter }
-
-func (c configCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- reloadSuccessDesc
-	ch <- reloadTimeDesc
-}
-
-func (c configCollector) Collect(ch chan<- prometheus.Metric) {
-	ok := 0.0
-	if c.e.reloadOK.Load() {
-		ok = 1
-	}
-	ch <- prometheus.MustNewConstMetric(reloadSuccessDesc, prometheus.GaugeValue, ok)
-	if t := c.e.reloadSuccess.Load(); t != 0 {
-		ch <- prometheus.MustNewConstMetric(reloadTimeDesc, prometheus.GaugeValue, float64(t))
-	}
-}
-
-// snapshot returns the code counts in code order.
-func (c *counters) snapshot() (codes []int, counts []uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	codes = make([]int, 0, len(c.codes))
-	for code := range c.codes {
-		codes = append(codes, code)
-	}
-	sort.Ints(codes)
-	counts = make([]uint64, len(codes))
-	for i, code := range codes {
-		counts[i] = c.codes[code]
-	}
-	return codes, counts
-}

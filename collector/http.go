@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -20,6 +21,21 @@ const (
 	defaultTimeout = 10 * time.Second
 	maxTimeout     = 5 * time.Minute
 	maxTargetLen   = 256
+)
+
+// target finds an app by name or SDKAppID, for /probe.
+func (e *Exporter) target(t string) *app {
+	s := e.state.Load()
+	if a := s.byName[t]; a != nil {
+		return a
+	}
+	return s.bySDKAppID[t]
+}
+
+// errNoTarget and errUnknownTarget are /probe's 400 answers.
+var (
+	errNoTarget      = errors.New("target parameter is missing: give an app's name or SDKAppID")
+	errUnknownTarget = errors.New("unknown target: no configured app has this name or SDKAppID")
 )
 
 // HandlerOpts configures the HTTP handlers.

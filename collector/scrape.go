@@ -145,15 +145,15 @@ func emitAccounts(ch chan<- prometheus.Metric, a *app, r *appResult, lo, hi int)
 		}
 		s := newAccountSeries(a.labels, i, &acct.name, &acct.owner)
 		if acct.subscribers.Set {
-			ch <- s.add(0, subscribersDesc, float64(acct.subscribers.V))
+			ch <- s.add(slotSubscribers, subscribersDesc, float64(acct.subscribers.V))
 		}
 		if acct.lastMsg.Set && acct.lastMsg.V > 0 {
-			ch <- s.add(1, lastMessageDesc, float64(acct.lastMsg.V))
+			ch <- s.add(slotLastMessage, lastMessageDesc, float64(acct.lastMsg.V))
 		}
 		if acct.created.Set {
-			ch <- s.add(2, creationDesc, float64(acct.created.V))
+			ch <- s.add(slotCreation, creationDesc, float64(acct.created.V))
 		}
-		up := &s.samples[3]
+		up := &s.samples[slotUp]
 		up.desc, up.value, up.labels = accountUpDesc, 1, a.labels.short[i][:]
 		ch <- up
 	}

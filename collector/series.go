@@ -44,11 +44,20 @@ func newLabelPairs(a *app) *labelPairs {
 	return p
 }
 
+// The sample slots of an account's series.
+const (
+	slotSubscribers = iota
+	slotLastMessage
+	slotCreation
+	slotUp
+	numSlots
+)
+
 // accountSeries is one fetched account's samples and per-scrape labels.
 type accountSeries struct {
 	name, owner dto.LabelPair
 	long        [5]*dto.LabelPair // account, app_name, name, owner_account, sdkappid
-	samples     [4]gaugeSample
+	samples     [numSlots]gaugeSample
 }
 
 // newAccountSeries labels account i with its name and owner, which must
@@ -62,9 +71,9 @@ func newAccountSeries(p *labelPairs, i int, name, owner *string) *accountSeries 
 	return s
 }
 
-// add returns sample slot i set to desc and v, with the long label set.
-func (s *accountSeries) add(i int, desc *prometheus.Desc, v float64) prometheus.Metric {
-	m := &s.samples[i]
+// add returns a sample slot set to desc and v, with the long label set.
+func (s *accountSeries) add(slot int, desc *prometheus.Desc, v float64) prometheus.Metric {
+	m := &s.samples[slot]
 	m.desc, m.value, m.labels = desc, v, s.long[:]
 	return m
 }

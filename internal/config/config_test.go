@@ -10,7 +10,6 @@ import (
 	"time"
 )
 
-
 func TestLoadGood(t *testing.T) {
 	cfg, warnings, err := Load("testdata/good.yml")
 	if err != nil {
