@@ -18,10 +18,12 @@ import (
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
-// fields are the only fields the exporter asks for (ResponseFilter): the
+// Fields are the only fields the exporter asks for (ResponseFilter): the
 // ones it exports, so the answer stays small.
-var fields = []tencentchat.Field{tencentchat.FieldName, tencentchat.FieldOwnerAccount,
-	tencentchat.FieldCreateTime, tencentchat.FieldLastMsgTime, tencentchat.FieldSubscriberNum}
+func Fields() []tencentchat.Field {
+	return []tencentchat.Field{tencentchat.FieldName, tencentchat.FieldOwnerAccount,
+		tencentchat.FieldCreateTime, tencentchat.FieldLastMsgTime, tencentchat.FieldSubscriberNum}
+}
 
 // Exporter holds the apps of the current configuration and their counters.
 // It is safe for concurrent use: scrapes see one configuration whole, never
@@ -112,7 +114,7 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	a.client = client
 	a.labels = newLabelPairs(a)
 	for i := 0; i < len(ac.Accounts); i += ac.BatchSize {
-		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], fields)
+		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], Fields())
 		if err != nil {
 			return nil, err
 		}

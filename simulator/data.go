@@ -75,3 +75,54 @@ func evolve(rng *rand.Rand, accts []*Account, now time.Time) {
 		}
 	}
 }
+
+// Account returns a copy of an account's current data.
+func (a *App) Account(id string) (Account, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acct, ok := a.byID[id]
+	if !ok {
+		return Account{}, false
+	}
+	return *acct, true
+}
+
+// Accounts returns copies of every account, in ID order.
+func (a *App) Accounts() []Account {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]Account, len(a.accounts))
+	for i, acct := range a.accounts {
+		out[i] = *acct
+	}
+	return out
+}
+
+// Update changes an account's data in place; it reports whether the
+// account exists.
+func (a *App) Update(id string, f func(*Account)) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acct, ok := a.byID[id]
+	if ok {
+		f(acct)
+	}
+	return ok
+}
+
+// drift moves the data on by the steps due since the last call; at most a
+// few steps, so an app left alone for hours costs nothing much on wake-up.
+func (a *App) drift(now time.Time) {
+	iv := a.cfg.DriftInterval
+	if iv <= 0 {
+		return
+	}
+	steps := int(now.Sub(a.lastDrift) / iv)
+	if steps <= 0 {
+		return
+	}
+	a.lastDrift = a.lastDrift.Add(time.Duration(steps) * iv)
+	for range min(steps, 5) {
+		evolve(a.rng, a.accounts, now)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Written from the reference's description of TLSSigAPIv2, deliberately
@@ -89,4 +90,32 @@ func expectedMAC(key string, p *parsedSig) []byte {
 		"TLS.time:"+strconv.FormatInt(p.time, 10)+"\n"+
 		"TLS.expire:"+strconv.FormatInt(p.expire, 10)+"\n")
 	return m.Sum(nil)
+}
+
+// checkUserSig returns the documented code for a bad UserSig, 60010 for a
+// good one of an identifier that is not the admin, or 0.
+func (a *App) checkUserSig(identifier, token string, now time.Time) int {
+	if token == "" {
+		return 70003
+	}
+	p, err := decodeUserSig(token)
+	if err != nil {
+		return 70003
+	}
+	if p.sdkappid != a.cfg.SDKAppID {
+		return 70014
+	}
+	if p.identifier != identifier {
+		return 70013
+	}
+	if !hmac.Equal(p.mac, expectedMAC(a.cfg.SecretKey, p)) {
+		return 70009
+	}
+	if now.Unix() > p.time+p.expire {
+		return 70001
+	}
+	if identifier != a.cfg.Identifier {
+		return 60010
+	}
+	return 0
 }

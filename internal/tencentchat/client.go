@@ -354,8 +354,8 @@ func classify(ctx context.Context, err error) Reason {
 	return ReasonNetwork
 }
 
-// rateLimitCodes are answered when calls come too fast; they are retried
-// with a longer backoff.
+// isRateLimit tells the codes answered when calls come too fast; they are
+// retried with a longer backoff.
 func isRateLimit(code int) bool {
 	switch code {
 	case 60007, 60011, 60018, 60019:

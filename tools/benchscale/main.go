@@ -1,8 +1,10 @@
 // Command benchscale measures the built exporter as a process against the
 // tencentchat-simulator command: scrape wall time against the network floor,
-// CPU time per scrape and peak RSS, for several account counts; and, with
-// -soak, memory across many consecutive scrapes. Run it with
-// `make bench-scale`; it prints Markdown tables for the README.
+// CPU time per scrape and peak RSS, for several account counts, beside the
+// same API calls made by the exporter's client alone. Run it with
+// `make bench-scale`; it prints a Markdown table for the README. Memory
+// across many scrapes is TestSoak's (`make soak`); per-account costs in
+// process are the Go benchmarks' (`make bench`).
 package main
 
 import (
@@ -26,7 +28,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tencentyun/tls-sig-api-v2-golang/tencentyun"
+	"github.com/tencentchat-exporter/tencentchat_exporter/collector"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
 var encoding = flag.String("accept-encoding", "identity", "Accept-Encoding of the scrapes: identity, or gzip as Prometheus sends")
@@ -46,7 +50,6 @@ func run() error {
 		concurrency = flag.Int("concurrency", 8, "exporter concurrency per app")
 		scrapes     = flag.Int("scrapes", 5, "measured scrapes per size")
 		sizesFlag   = flag.String("sizes", "1000/1,10000/1,100000/10", "accounts/apps, comma separated")
-		soak        = flag.Int("soak", 0, "also run this many consecutive scrapes of 10,000 accounts at latency 0 and report memory growth")
 	)
 	flag.Parse()
 	var sizes []size
@@ -72,10 +75,10 @@ func run() error {
 
 	fmt.Printf("Machine: %s, %d cores (%s); %s. L = %v, concurrency %d, no rate limit, %d scrapes per row.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOARCH, runtime.Version(), *latency, *concurrency, *scrapes)
-	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | bare client, same calls | scrape wall (median) | wall / floor | wall / bare client | exporter CPU per scrape | CPU per account | peak RSS |")
+	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | client alone, same calls | scrape wall (median) | wall / floor | wall / client alone | exporter CPU per scrape | CPU per account | peak RSS |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, z := range sizes {
-		r, err := measure(dir, exporter, simulator, z, *latency, *concurrency, *scrapes, 0)
+		r, err := measure(dir, exporter, simulator, z, *latency, *concurrency, *scrapes)
 		if err != nil {
 			return fmt.Errorf("%d accounts: %w", z.accounts, err)
 		}
@@ -86,25 +89,13 @@ func run() error {
 			float64(r.wall)/float64(r.bare), r.cpu.Round(time.Millisecond),
 			(r.cpu / time.Duration(z.accounts)).Round(10*time.Nanosecond), float64(r.peakRSS)/(1<<20))
 	}
-	if *soak > 0 {
-		r, err := measure(dir, exporter, simulator, size{10000, 1}, 0, *concurrency, *soak, 100)
-		if err != nil {
-			return fmt.Errorf("soak: %w", err)
-		}
-		fmt.Printf("\nSoak: %d consecutive scrapes of 10,000 accounts at L = 0: after scrape 100, RSS %.1f MiB and Go heap in use %.1f MiB; after scrape %d, RSS %.1f MiB and heap %.1f MiB; peak RSS %.1f MiB; median scrape %v.\n",
-			*soak, mib(r.rssAt), mib(r.heapAt), *soak, mib(r.rssEnd), mib(r.heapEnd), mib(r.peakRSS), r.wall.Round(time.Millisecond))
-	}
 	return nil
 }
 
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
 type result struct {
-	bare            time.Duration // the same API calls from a bare client
-	wall, cpu       time.Duration
-	peakRSS         int64
-	rssAt, heapAt   int64 // after the mark-th scrape
-	rssEnd, heapEnd int64
+	bare      time.Duration // the same API calls from the client alone
+	wall, cpu time.Duration
+	peakRSS   int64
 }
 
 func freeAddr() (string, error) {
@@ -116,7 +107,7 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func measure(dir, exporterBin, simBin string, z size, latency time.Duration, concurrency, scrapes, mark int) (*result, error) {
+func measure(dir, exporterBin, simBin string, z size, latency time.Duration, concurrency, scrapes int) (*result, error) {
 	const key = "benchscale-key"
 	keyFile := filepath.Join(dir, "key")
 	if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
@@ -188,7 +179,7 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 	// The simulator must be up too; one warm-up scrape signs the UserSigs
 	// and opens the connections.
 	for {
-		up, _, err := scrape(base, z)
+		up, err := scrape(base, z)
 		if err == nil && up == z.apps {
 			break
 		}
@@ -206,21 +197,13 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 	}
 	for i := 1; i <= scrapes; i++ {
 		start := time.Now()
-		up, body, err := scrape(base, z)
+		up, err := scrape(base, z)
 		walls = append(walls, time.Since(start))
 		if err != nil {
 			return nil, err
 		}
 		if up != z.apps {
 			return nil, fmt.Errorf("scrape %d: %d of %d apps up", i, up, z.apps)
-		}
-		if i == mark {
-			r.rssAt, _ = procStatus(exp.Process.Pid, "VmRSS")
-			r.heapAt = metricValue(body, "go_memstats_heap_inuse_bytes")
-		}
-		if i == scrapes {
-			r.rssEnd, _ = procStatus(exp.Process.Pid, "VmRSS")
-			r.heapEnd = metricValue(body, "go_memstats_heap_inuse_bytes")
 		}
 	}
 	cpu1, err := cpuTime(exp.Process.Pid)
@@ -234,7 +217,7 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 }
 
 // scrape fetches /metrics and counts the apps whose tencentchat_up is 1.
-func scrape(base string, z size) (int, []byte, error) {
+func scrape(base string, z size) (int, error) {
 	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "120")
 	// Like the client_golang baseline, without gzip; Prometheus asks for
@@ -242,18 +225,18 @@ func scrape(base string, z size) (int, []byte, error) {
 	req.Header.Set("Accept-Encoding", *encoding)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	var r io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		if r, err = gzip.NewReader(resp.Body); err != nil {
-			return 0, nil, err
+			return 0, err
 		}
 	}
 	body, err := io.ReadAll(r)
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	up := 0
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -264,17 +247,7 @@ func scrape(base string, z size) (int, []byte, error) {
 			up++
 		}
 	}
-	return up, body, nil
-}
-
-func metricValue(body []byte, name string) int64 {
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return int64(f)
-		}
-	}
-	return 0
+	return up, nil
 }
 
 func median(d []time.Duration) time.Duration {
@@ -329,45 +302,42 @@ func cpuModel() string {
 }
 
 // bareClient makes the calls a scrape makes (every batch of every app,
-// concurrency at a time per app, apps in parallel) with nothing but
-// net/http, and returns the median time of runs rounds: what the simulator
-// and loopback HTTP cost before the exporter does anything.
+// concurrency at a time per app, apps in parallel) with the exporter's
+// client alone, and returns the median time of runs rounds: what the
+// simulator, loopback HTTP and the client cost before the collector and
+// client_golang do anything.
 func bareClient(base, key string, z size, concurrency, runs int) (time.Duration, error) {
 	perApp := z.accounts / z.apps
-	var bodies []string
-	for lo := 0; lo < perApp; lo += 50 {
-		ids := make([]string, 0, 50)
-		for i := lo; i < min(lo+50, perApp); i++ {
-			ids = append(ids, fmt.Sprintf(`{"Official_Account":"@TOA#_sim%05d"}`, i))
+	var batches []*tencentchat.Batch
+	for lo := 0; lo < perApp; lo += config.MaxBatchSize {
+		ids := make([]string, 0, config.MaxBatchSize)
+		for i := lo; i < min(lo+config.MaxBatchSize, perApp); i++ {
+			ids = append(ids, fmt.Sprintf("@TOA#_sim%05d", i))
 		}
-		bodies = append(bodies, `{"OfficialAccountIdList":[`+strings.Join(ids, ",")+
-			`],"ResponseFilter":{"OfficialAccountBaseInfoFilter":["Name","Owner_Account","CreateTime","LastMsgTime","SubscriberNum"]}}`)
-	}
-	urls := make([]string, z.apps)
-	for a := range urls {
-		sig, err := tencentyun.GenUserSig(1400000000+a, key, "administrator", 86400)
+		b, err := tencentchat.NewBatch(ids, collector.Fields())
 		if err != nil {
 			return 0, err
 		}
-		urls[a] = fmt.Sprintf("%s/v4/official_account_open_http_svc/get_official_account_info?sdkappid=%d&identifier=administrator&usersig=%s&random=1&contenttype=json",
-			base, 1400000000+a, sig)
+		batches = append(batches, b)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	defer client.CloseIdleConnections()
-	call := func(url, body string) error {
-		resp, err := client.Post(url, "application/json", strings.NewReader(body))
+	clients := make([]*tencentchat.Client, z.apps)
+	for a := range clients {
+		c, err := tencentchat.New(tencentchat.Options{BaseURL: base, SDKAppID: uint64(1400000000 + a),
+			Identifier: "administrator", SecretKey: key, Timeout: 10 * time.Second, UserSigTTL: 24 * time.Hour})
 		if err != nil {
-			return err
+			return 0, err
 		}
-		defer resp.Body.Close()
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
+		clients[a] = c
 	}
 	// Wait for the simulator, then one warm-up round for the connections.
 	deadline := time.Now().Add(20 * time.Second)
-	for call(urls[0], bodies[0]) != nil {
+	for {
+		_, err := clients[0].Fetch(context.Background(), batches[0])
+		if err == nil {
+			break
+		}
 		if time.Now().After(deadline) {
-			return 0, errors.New("simulator did not start")
+			return 0, fmt.Errorf("simulator did not answer: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -375,16 +345,16 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 	for run := 0; run <= runs; run++ {
 		start := time.Now()
 		var wg sync.WaitGroup
-		errs := make(chan error, len(urls)*len(bodies))
-		for _, url := range urls {
+		errs := make(chan error, len(clients)*len(batches))
+		for _, c := range clients {
 			wg.Go(func() {
 				sem := make(chan struct{}, concurrency)
 				var inner sync.WaitGroup
-				for _, body := range bodies {
+				for _, b := range batches {
 					sem <- struct{}{}
 					inner.Go(func() {
 						defer func() { <-sem }()
-						if err := call(url, body); err != nil {
+						if _, err := c.Fetch(context.Background(), b); err != nil {
 							errs <- err
 						}
 					})
