@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test vet fmt-check fuzz soak bench bench-scale clean
+.PHONY: all build tools test test-under-load vet fmt-check fuzz soak bench bench-scale clean
 
 all: build
 
@@ -13,9 +13,20 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
+# The pinned Prometheus 3 (tools/prometheus/go.mod) that the end-to-end
+# suite and the rule tests run, built into .tools/bin when missing or of
+# another version. The first build takes 10 to 25 minutes.
+tools:
+	@GO=$(GO) ./tools/prometheus/build.sh
+
 # The test command of the README and of CI.
-test: fmt-check vet
+test: tools fmt-check vet
 	$(GO) test -race -count=1 ./...
+
+# make test three times in a row with every core kept busy: the tests must
+# not depend on an idle machine.
+test-under-load: tools
+	RUNS=$${RUNS:-3} ./tools/under-load.sh $(MAKE) --no-print-directory test
 
 # Fuzz the answer decoder and the config
 # loader, FUZZTIME each; FUZZTIME=5m make fuzz for a longer run.
@@ -30,7 +41,7 @@ soak:
 	SOAK_SCRAPES=$(SOAK_SCRAPES) $(GO) test -race -count=1 -timeout 2h -run '^TestSoak$$' -v ./collector
 
 clean:
-	rm -rf tencentchat_exporter tencentchat-simulator
+	rm -rf tencentchat_exporter tencentchat-simulator .tools
 
 # Go benchmarks of the hot path (decode, emit, whole scrape, client_golang baseline).
 bench:

@@ -94,6 +94,9 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, g prometheus.Ga
 	promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{e.logger},
 		ErrorHandling: promhttp.ContinueOnError,
+		// Prometheus 3 may ask for OpenMetrics alone; without this it
+		// would get the text format it did not ask for.
+		EnableOpenMetrics: true,
 	}).ServeHTTP(w, r)
 }
 

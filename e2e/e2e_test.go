@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,11 +37,22 @@ var apps = []struct {
 	accounts int
 }{{"prod", 1400000000, 20}, {"staging", 1400000001, 5}, {"shop", 1400000002, 8}, {"news", 1400000003, 3}}
 
+// need returns the path of the pinned Prometheus 3's prometheus or
+// promtool, which `make tools` builds into .tools/bin. A Prometheus found on
+// PATH is never used instead: it may be any version.
 func need(t *testing.T, tool string) string {
 	t.Helper()
-	path, err := exec.LookPath(tool)
+	path, err := filepath.Abs(filepath.Join("..", ".tools", "bin", tool))
 	if err != nil {
-		t.Fatalf("%s is not on PATH: the end-to-end test needs a real Prometheus. Install it (Debian/Ubuntu: apt-get install prometheus) and run again", tool)
+		t.Fatal(err)
+	}
+	out, err := exec.Command(path, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v. The end-to-end suite runs the pinned Prometheus 3: run `make tools` in the repository's root "+
+			"(it builds prometheus and promtool from tools/prometheus/go.mod into .tools/bin; the first build takes 10 to 25 minutes)", path, err)
+	}
+	if !strings.Contains(string(out), "version 3.") {
+		t.Fatalf("%s is not Prometheus 3: %s; run `make tools`", path, strings.SplitN(string(out), "\n", 2)[0])
 	}
 	return path
 }
@@ -156,6 +169,76 @@ func (p promClient) query(q string) []sample {
 	return out
 }
 
+// protocols are the scrape protocols Prometheus 3 offers, and the
+// Content-Type the exporter must answer each with. No client_golang release
+// encodes text format 1.0.0 (Prometheus' UTF-8 names, which this exporter
+// does not use); it answers 0.0.4, which Prometheus 3 reads, and the test
+// holds it to that and to the values.
+var protocols = map[string]string{
+	"PrometheusProto":      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+	"OpenMetricsText1.0.0": "application/openmetrics-text; version=1.0.0",
+	"OpenMetricsText0.0.1": "application/openmetrics-text; version=0.0.1",
+	"PrometheusText1.0.0":  "text/plain; version=0.0.4",
+	"PrometheusText0.0.4":  "text/plain; version=0.0.4",
+}
+
+// recordingProxy forwards to target and records, per ?protocol=, the
+// Content-Type of the last answer. It returns its host:port.
+func recordingProxy(t *testing.T, target string) (string, func(protocol string) string) {
+	var mu sync.Mutex
+	seen := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, target, nil)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		mu.Lock()
+		seen[r.URL.Query().Get("protocol")] = resp.Header.Get("Content-Type")
+		mu.Unlock()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), func(protocol string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen[protocol]
+	}
+}
+
+// checkValues compares every app's subscriber series that job scraped
+// with the simulator's data.
+func checkValues(t *testing.T, prom promClient, job string, simApps map[string]*simulator.App) {
+	t.Helper()
+	for _, a := range apps {
+		got := prom.query(fmt.Sprintf(`tencentchat_official_account_subscribers{job=%q,app_name=%q}`, job, a.name))
+		bySim := map[string]simulator.Account{}
+		live := 0
+		for _, acct := range simApps[a.name].Accounts() {
+			bySim[acct.ID] = acct
+			if !acct.Terminated {
+				live++
+			}
+		}
+		if len(got) != live {
+			t.Errorf("job %s, app %s: %d subscriber series, want %d", job, a.name, len(got), live)
+		}
+		for _, s := range got {
+			acct := bySim[s.Metric["account"]]
+			if s.Value[1] != fmt.Sprint(acct.Subscribers) || s.Metric["name"] != acct.Name || s.Metric["owner_account"] != acct.Owner {
+				t.Errorf("job %s: %v = %v, simulator has %+v", job, s.Metric, s.Value[1], acct)
+			}
+		}
+	}
+}
+
 func hashmod(s string, mod uint64) uint64 {
 	sum := md5.Sum([]byte(s))
 	return binary.BigEndian.Uint64(sum[8:]) % mod
@@ -214,6 +297,15 @@ func TestEndToEnd(t *testing.T) {
 		"scrape_interval: 60s", "scrape_interval: 1s", "scrape_timeout: 30s", "scrape_timeout: 1s"))
 	scrapes = append(scrapes, map[string]any{"job_name": "demo",
 		"static_configs": []any{map[string]any{"targets": []string{demoAddr}}}})
+	// One job per scrape protocol that Prometheus 3 offers, each asking for
+	// that protocol alone, through a proxy that records the Content-Type
+	// the exporter answered with.
+	proxy, answered := recordingProxy(t, "http://"+replicas[0]+"/metrics")
+	for proto := range protocols {
+		scrapes = append(scrapes, map[string]any{"job_name": "protocol_" + proto, "scrape_protocols": []string{proto},
+			"params":         map[string]any{"protocol": []string{proto}},
+			"static_configs": []any{map[string]any{"targets": []string{proxy}}}})
+	}
 	promCfg, _ := yaml.Marshal(map[string]any{
 		"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
 		"rule_files":     []string{filepath.Join(dir, "alerts.yml")},
@@ -227,6 +319,9 @@ func TestEndToEnd(t *testing.T) {
 
 	// Every target of the three jobs is up: 1 (/metrics), 2 (/probe), 4 (sharded).
 	want := map[string]int{"tencentchat": 1, "tencentchat_probe": 2, "tencentchat_sharded": 4, "demo": 1}
+	for proto := range protocols {
+		want["protocol_"+proto] = 1
+	}
 	testutil.WaitFor(t, 30*time.Second, "for every target to be up", func() bool {
 		for job, n := range want {
 			if len(prom.query(fmt.Sprintf(`up{job=%q} == 1`, job))) != n {
@@ -280,28 +375,39 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("values match the simulator", func(t *testing.T) {
-		for _, a := range apps {
-			got := prom.query(fmt.Sprintf(`tencentchat_official_account_subscribers{job="tencentchat",app_name=%q}`, a.name))
-			bySim := map[string]simulator.Account{}
-			live := 0
-			for _, acct := range simApps[a.name].Accounts() {
-				bySim[acct.ID] = acct
-				if !acct.Terminated {
-					live++
-				}
-			}
-			if len(got) != live {
-				t.Errorf("app %s: %d subscriber series, want %d", a.name, len(got), live)
-			}
-			for _, s := range got {
-				acct := bySim[s.Metric["account"]]
-				if s.Value[1] != fmt.Sprint(acct.Subscribers) || s.Metric["name"] != acct.Name || s.Metric["owner_account"] != acct.Owner {
-					t.Errorf("%v = %v, simulator has %+v", s.Metric, s.Value[1], acct)
-				}
-			}
-		}
+		checkValues(t, prom, "tencentchat", simApps)
 		if got := prom.query(`tencentchat_official_account_up{job="tencentchat",account="@TOA#_sim00013"}`); len(got) != 1 || got[0].Value[1] != "0" {
 			t.Errorf("terminated account: %v", got)
+		}
+	})
+
+	t.Run("every scrape protocol", func(t *testing.T) {
+		for proto, wantType := range protocols {
+			got := answered(proto)
+			media, params, err := mime.ParseMediaType(got)
+			wantMedia, wantParams, _ := mime.ParseMediaType(wantType)
+			if err != nil || media != wantMedia || params["version"] != wantParams["version"] {
+				t.Errorf("%s: answered with Content-Type %q, want %q", proto, got, wantType)
+			}
+			checkValues(t, prom, "protocol_"+proto, simApps)
+		}
+	})
+
+	t.Run("promtool check metrics", func(t *testing.T) {
+		promtool := need(t, "promtool")
+		for _, u := range []string{"http://" + replicas[0] + "/metrics", "http://" + replicas[0] + "/probe?target=prod",
+			"http://" + demoAddr + "/metrics"} {
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			cmd := exec.Command(promtool, "check", "metrics")
+			cmd.Stdin = strings.NewReader(string(body))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("promtool check metrics on %s: %v\n%s", u, err, out)
+			}
 		}
 	})
 

@@ -390,11 +390,11 @@ func TestRetriesAndDeadline(t *testing.T) {
 		name               string
 		backoff, deadline  time.Duration // waits are backoff/2 to backoff
 		minCalls, maxCalls int
-		maxTook            time.Duration // 0: no bound beyond the deadline
+		returnsEarly       bool // gives up before the deadline instead of sleeping into it
 	}{
 		// At most 300/20 + 1 calls fit; a loaded machine may fit fewer.
-		{"backoffs fit", 40 * time.Millisecond, 300 * time.Millisecond, 2, 16, 0},
-		{"backoff longer than the deadline", 2 * time.Second, 500 * time.Millisecond, 1, 1, 400 * time.Millisecond},
+		{"backoffs fit", 40 * time.Millisecond, 300 * time.Millisecond, 2, 16, false},
+		{"backoff longer than the deadline", 20 * time.Second, 5 * time.Second, 1, 1, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -407,8 +407,8 @@ func TestRetriesAndDeadline(t *testing.T) {
 			if _, err := c.GetOfficialAccountInfo(ctx, []string{"@TOA#_a"}, nil); ErrorCode(err) != 60007 {
 				t.Fatalf("err = %v", err)
 			}
-			if d := time.Since(start); tc.maxTook > 0 && (d > tc.maxTook || ctx.Err() != nil) {
-				t.Fatalf("returned after %v: it waited instead of giving up", d)
+			if d := time.Since(start); tc.returnsEarly && ctx.Err() != nil {
+				t.Fatalf("returned after %v, at the deadline: it waited instead of giving up", d)
 			}
 			if n := cp.count(); n < tc.minCalls || n > tc.maxCalls {
 				t.Fatalf("%d calls within the deadline, want %d to %d", n, tc.minCalls, tc.maxCalls)

@@ -52,3 +52,24 @@ func (s *Buffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Measure returns the longest of n runs of f: a baseline of how fast this
+// machine, as loaded as it is right now, does the work.
+func Measure(n int, f func()) time.Duration {
+	var longest time.Duration
+	for range n {
+		start := time.Now()
+		f()
+		longest = max(longest, time.Since(start))
+	}
+	return longest
+}
+
+// Slack is what a wall-clock bound of a test allows beyond the time the
+// code promises, given a baseline from Measure taken in the same test:
+// an idle machine gets little more than 0.5 s, and a busy one as much
+// more as it is slower at the baseline work. No test may assume an idle
+// machine.
+func Slack(baseline time.Duration) time.Duration {
+	return 500*time.Millisecond + 3*baseline
+}
