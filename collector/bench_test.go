@@ -79,7 +79,7 @@ func reportPerAccount(b *testing.B, n int) {
 // own work between the decoder and the registry.
 func BenchmarkEmit(b *testing.B) {
 	const n = 1000
-	a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters()}
+	a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters(log.NewNopLogger())}
 	a.labels = newLabelPairs(a)
 	res := fakeResult(n)
 	ch := make(chan prometheus.Metric, 8192)
@@ -128,7 +128,7 @@ func (p prebuilt) Collect(ch chan<- prometheus.Metric) {
 func BenchmarkBaselineEncode(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters()}
+			a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters(log.NewNopLogger())}
 			a.labels = newLabelPairs(a)
 			ch := make(chan prometheus.Metric, 5*n+100)
 			res := fakeResult(n)

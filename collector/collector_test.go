@@ -208,12 +208,25 @@ func TestErrorCountersPreinitialised(t *testing.T) {
 	}
 }
 
+// TestUnknownCodeCounted: undocumented codes count as code="other", so the
+// series stay bounded however many fresh codes the API sends, and their
+// numbers are logged at warn at most once a minute.
 func TestUnknownCodeCounted(t *testing.T) {
 	r := newRig(t, 5, nil)
-	r.simApp.SetFaults(simulator.Faults{ErrorCode: 99999})
+	before := r.scrape(t, "/metrics", nil).count("tencentchat_api_errors_total")
+	for i := range 10 {
+		r.simApp.SetFaults(simulator.Faults{ErrorCode: 99990 + i})
+		r.scrape(t, "/metrics", nil)
+	}
 	f := r.scrape(t, "/metrics", nil)
-	if v, _ := f.value("tencentchat_api_errors_total", map[string]string{"code": "99999"}); v != 1 {
-		t.Errorf("undocumented code: %v", v)
+	if v, _ := f.value("tencentchat_api_errors_total", map[string]string{"code": "other"}); v != 11 {
+		t.Errorf(`errors{code="other"} = %v, want 11`, v)
+	}
+	if n := f.count("tencentchat_api_errors_total"); n != before || n != len(tencentchat.DocumentedCodes)+1 {
+		t.Errorf("%d error series after fresh codes, %d before; want %d", n, before, len(tencentchat.DocumentedCodes)+1)
+	}
+	if n := strings.Count(r.logs.String(), "undocumented ErrorCode"); n != 1 || !strings.Contains(r.logs.String(), "code=99990") {
+		t.Errorf("undocumented codes logged %d times, want once with the first code:\n%s", n, r.logs.String())
 	}
 }
 
@@ -534,7 +547,11 @@ func TestRateLimit(t *testing.T) {
 	f := r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "30"})
 	took := time.Since(start)
 	s := r.simApp.Stats()
-	if s.Calls != accounts/50 || s.MaxInSecond > rateLimit {
+	// The limiter spaces the calls 1/R apart as they leave; the simulator
+	// counts them per calendar second as they arrive, so a call sent just
+	// before a second's start and delayed past it (a loaded machine) can
+	// make one second see R+1. The average is held below by the duration.
+	if s.Calls != accounts/50 || s.MaxInSecond > rateLimit+1 {
 		t.Fatalf("stats %+v: more than %d calls in one second", s, rateLimit)
 	}
 	// The first call goes at once, the other 19 at 1/R intervals.

@@ -1,38 +1,75 @@
 package collector
 
 import (
-	"sort"
-	"sync"
+	"slices"
+	"strconv"
 	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"golang.org/x/time/rate"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
 // counters are an app's cumulative counts. They live for the process and
 // are carried over a reload for an app that keeps its name and SDKAppID.
+// Their label sets are fixed: one series per documented code plus "other",
+// so an API that sends fresh codes cannot grow the exposition.
 type counters struct {
 	requests atomic.Uint64
 	failures [len(reasons)]atomic.Uint64
+	codes    [len(codeLabels)]atomic.Uint64 // by codeSlot; the last is "other"
+	invalid  atomic.Uint64
 
-	mu    sync.Mutex
-	codes map[int]uint64
+	logger       log.Logger // with the app's labels
+	unknownCodes rate.Sometimes
 }
 
 var reasons = [...]tencentchat.Reason{tencentchat.ReasonTimeout, tencentchat.ReasonNetwork,
 	tencentchat.ReasonHTTPStatus, tencentchat.ReasonDecode}
 
-func newCounters() *counters {
-	c := &counters{codes: make(map[int]uint64, len(tencentchat.DocumentedCodes))}
-	for _, code := range tencentchat.DocumentedCodes {
-		c.codes[code] = 0
+// sortedCodes are the documented codes in order; codeLabels their label
+// values, then "other". Both are read-only.
+var (
+	sortedCodes = func() [len(tencentchat.DocumentedCodes)]int {
+		out := tencentchat.DocumentedCodes
+		slices.Sort(out[:])
+		return out
+	}()
+	codeLabels = func() [len(sortedCodes) + 1]string {
+		var out [len(sortedCodes) + 1]string
+		for i, c := range sortedCodes {
+			out[i] = strconv.Itoa(c)
+		}
+		out[len(out)-1] = "other"
+		return out
+	}()
+)
+
+// codeSlot is the index of a code's counter, and whether it is documented.
+func codeSlot(code int) (int, bool) {
+	if i, ok := slices.BinarySearch(sortedCodes[:], code); ok {
+		return i, true
 	}
-	return c
+	return len(codeLabels) - 1, false
 }
 
+func newCounters(logger log.Logger) *counters {
+	return &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute}}
+}
+
+// addCode counts a non-zero ErrorCode; one not documented is counted as
+// "other" and logged with its number, at most once a minute per app.
 func (c *counters) addCode(code int) {
-	c.mu.Lock()
-	c.codes[code]++
-	c.mu.Unlock()
+	i, known := codeSlot(code)
+	c.codes[i].Add(1)
+	if !known {
+		c.unknownCodes.Do(func() {
+			level.Warn(c.logger).Log("msg", "undocumented ErrorCode from the API, counted as code=\"other\" (logged at most once a minute)", "code", code)
+		})
+	}
 }
 
 // observe is the client's OnAttempt: it counts every call, its request-level
@@ -47,20 +84,4 @@ func (c *counters) observe(a tencentchat.Attempt) {
 			c.failures[i].Add(1)
 		}
 	}
-}
-
-// snapshot returns the code counts in code order.
-func (c *counters) snapshot() (codes []int, counts []uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	codes = make([]int, 0, len(c.codes))
-	for code := range c.codes {
-		codes = append(codes, code)
-	}
-	sort.Ints(codes)
-	counts = make([]uint64, len(codes))
-	for i, code := range codes {
-		counts[i] = c.codes[code]
-	}
-	return codes, counts
 }

@@ -90,7 +90,7 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	if prev := old.byName[ac.Name]; prev != nil && prev.cfg.SDKAppID == ac.SDKAppID {
 		a.counters = prev.counters
 	} else {
-		a.counters = newCounters()
+		a.counters = newCounters(log.With(e.logger, "app", ac.Name, "sdkappid", a.sdkappid))
 	}
 	var limiter *rate.Limiter
 	if ac.RateLimit > 0 {

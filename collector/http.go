@@ -3,9 +3,11 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log"
@@ -102,7 +104,11 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, g prometheus.Ga
 
 type promLogger struct{ l log.Logger }
 
-func (p promLogger) Println(v ...any) { level.Error(p.l).Log("msg", "serving metrics", "err", v) }
+// Println logs promhttp's gathering and encoding errors with their text
+// (a []any value would make logfmt drop the line's err).
+func (p promLogger) Println(v ...any) {
+	level.Error(p.l).Log("msg", "serving metrics", "err", strings.TrimSpace(fmt.Sprintln(v...)))
+}
 
 // scrapeTimeout is Prometheus' X-Prometheus-Scrape-Timeout-Seconds less the
 // offset. A missing, unparsable or non-positive header falls back to the

@@ -28,8 +28,11 @@ var (
 	requestsDesc = prometheus.NewDesc(namespace+"_api_requests_total",
 		"API calls made for the app, retries included.", appLabels, nil)
 	errorsDesc = prometheus.NewDesc(namespace+"_api_errors_total",
-		"Non-zero Tencent ErrorCodes seen for the app, request-level and account-level; every documented code starts at 0.",
+		"Non-zero Tencent ErrorCodes seen for the app, request-level and account-level; every documented code starts at 0, any other is counted as code=\"other\".",
 		append(appLabels[:len(appLabels):len(appLabels)], "code"), nil)
+	invalidDesc = prometheus.NewDesc(namespace+"_api_invalid_values_total",
+		"Account items of the app's answers that could not be used: a malformed item (the account is down for that scrape) or an implausible value (a negative count, a time beyond the year 3000: left out).",
+		appLabels, nil)
 	failuresDesc = prometheus.NewDesc(namespace+"_api_request_failures_total",
 		"API calls for the app that got no usable answer, by reason: timeout, network, http_status, decode.",
 		append(appLabels[:len(appLabels):len(appLabels)], "reason"), nil)
@@ -42,4 +45,4 @@ var (
 
 // scrapeDescs are the descriptors of a scrape's metrics, for Describe.
 var scrapeDescs = []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
-	upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, failuresDesc}
+	upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, failuresDesc}

@@ -2,7 +2,7 @@ package collector
 
 import (
 	"context"
-	"strconv"
+	"math"
 	"sync"
 	"time"
 
@@ -84,26 +84,49 @@ func (e *Exporter) fetch(ctx context.Context, a *app, done batchDone) *appResult
 // fetchBatch fills out for one batch and reports whether the call was
 // answered with ErrorCode 0.
 func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch *tencentchat.Batch, out []accountResult) bool {
-	results, err := a.client.Fetch(ctx, batch)
+	ans, err := a.client.Fetch(ctx, batch)
 	if err != nil {
 		level.Warn(e.logger).Log("msg", "API call failed", "app", a.cfg.Name, "sdkappid", a.sdkappid,
 			"batch", i, "accounts", batch.Len(), "err", err)
 		return false
 	}
-	for j, r := range results {
+	for _, code := range ans.OtherCodes {
+		a.counters.addCode(code)
+	}
+	for j, r := range ans.Results {
 		switch {
 		case !r.Answered:
 			level.Debug(e.logger).Log("msg", "answer left an account out", "app", a.cfg.Name, "account", r.ID)
+		case r.Err != nil:
+			a.counters.invalid.Add(1)
+			level.Debug(e.logger).Log("msg", "account's item unusable", "app", a.cfg.Name, "account", r.ID, "err", r.Err)
 		case r.Info.ErrorCode.V != 0:
 			a.counters.addCode(int(r.Info.ErrorCode.V))
 			level.Debug(e.logger).Log("msg", "account error", "app", a.cfg.Name, "account", r.ID,
 				"code", r.Info.ErrorCode.V, "info", r.Info.ErrorInfo)
 		default:
 			out[j] = accountResult{up: true, name: r.Info.Name, owner: r.Info.OwnerAccount,
-				subscribers: r.Info.SubscriberNum, lastMsg: r.Info.LastMsgTime, created: r.Info.CreateTime}
+				subscribers: e.plausible(a, r.ID, "SubscriberNum", r.Info.SubscriberNum, 0, math.MaxInt64),
+				lastMsg:     e.plausible(a, r.ID, "LastMsgTime", r.Info.LastMsgTime, 0, maxTimestamp),
+				created:     e.plausible(a, r.ID, "CreateTime", r.Info.CreateTime, 0, maxTimestamp)}
 		}
 	}
 	return true
+}
+
+// maxTimestamp is 3000-01-01 in Unix seconds: a time beyond it is in
+// milliseconds or broken.
+const maxTimestamp = 32503680000
+
+// plausible returns v, or an unset value when it lies outside [lo, hi]: a
+// negative count or a time in milliseconds is left out, never exported.
+func (e *Exporter) plausible(a *app, account, field string, v tencentchat.OptInt, lo, hi int64) tencentchat.OptInt {
+	if !v.Set || (v.V >= lo && v.V <= hi) {
+		return v
+	}
+	a.counters.invalid.Add(1)
+	level.Debug(e.logger).Log("msg", "implausible value left out", "app", a.cfg.Name, "account", account, "field", field, "value", v.V)
+	return tencentchat.OptInt{}
 }
 
 // scrape is a prometheus.Collector for one scrape of some apps, bound to
@@ -169,10 +192,10 @@ func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up, id, name)
 	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
 	ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(a.counters.requests.Load()), id, name)
-	codes, counts := a.counters.snapshot()
-	for i, code := range codes {
-		ch <- prometheus.MustNewConstMetric(errorsDesc, prometheus.CounterValue, float64(counts[i]), id, name, strconv.Itoa(code))
+	for i, code := range codeLabels {
+		ch <- prometheus.MustNewConstMetric(errorsDesc, prometheus.CounterValue, float64(a.counters.codes[i].Load()), id, name, code)
 	}
+	ch <- prometheus.MustNewConstMetric(invalidDesc, prometheus.CounterValue, float64(a.counters.invalid.Load()), id, name)
 	for i, reason := range reasons {
 		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.CounterValue,
 			float64(a.counters.failures[i].Load()), id, name, string(reason))

@@ -3,9 +3,12 @@ package collector
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
@@ -56,5 +59,15 @@ func TestDescriptorsMatchSeries(t *testing.T) {
 	subs, last := got["tencentchat_official_account_subscribers"], got["tencentchat_official_account_last_message_timestamp_seconds"]
 	if subs >= 100 || subs < 90 || last >= subs {
 		t.Errorf("%d subscriber and %d last-message series: want fewer than the 100 fetched, fewer silent", subs, last)
+	}
+}
+
+// TestGatherErrorsLogged: promhttp hands its logger a []any; the line must
+// carry the error's text, not logfmt's "unsupported value type".
+func TestGatherErrorsLogged(t *testing.T) {
+	var buf bytes.Buffer
+	promLogger{log.NewLogfmtLogger(&buf)}.Println("error gathering metrics:", errors.New("label value \"\\xff\" is not valid UTF-8"))
+	if got := buf.String(); !strings.Contains(got, "is not valid UTF-8") || strings.Contains(got, "unsupported value") {
+		t.Fatalf("logged %q", got)
 	}
 }

@@ -45,12 +45,27 @@ const (
 	FaultWrongTypes    FaultKind = "wrong-types"    // numbers sent as strings
 	FaultExtraAccount  FaultKind = "extra-account"  // lists an account not asked for
 	FaultFewerAccounts FaultKind = "fewer-accounts" // leaves the last account out
+
+	// Shapes the reference does not rule out (its "Added facts").
+	FaultNoItemIDs     FaultKind = "no-item-ids"       // error items without Official_Account
+	FaultReversed      FaultKind = "reversed"          // items in reverse request order
+	FaultEnvelope      FaultKind = "envelope-variants" // no ActionStatus; RequestId, ErrorDisplay, unknown and nested fields
+	FaultEmptyList     FaultKind = "empty-list"        // ErrorCode 0 with an empty OfficialAccountInfoList
+	FaultNoList        FaultKind = "no-list"           // ErrorCode 0 without OfficialAccountInfoList
+	FaultMalformedItem FaultKind = "malformed-item"    // the first fetched account's SubscriberNum is 12.5
+	FaultImplausible   FaultKind = "implausible"       // a negative SubscriberNum, a LastMsgTime in milliseconds
+	FaultEchoInfo      FaultKind = "echo-info"         // 20001 whose ErrorInfo echoes the request, control characters and 3 MB
+	FaultUnknownCode   FaultKind = "unknown-code"      // an undocumented ErrorCode, a fresh one each call
+	FaultHTTP429       FaultKind = "http429"           // too many requests
+	FaultBadGzip       FaultKind = "bad-gzip"          // Content-Encoding gzip on a body that is not
 )
 
 // FaultKinds lists every fault kind.
 var FaultKinds = []FaultKind{FaultTransient, FaultHTTP502, FaultHTTP503, FaultReset, FaultHang,
 	FaultMalformed, FaultTruncated, FaultOversized, FaultMissingFields, FaultWrongTypes,
-	FaultExtraAccount, FaultFewerAccounts}
+	FaultExtraAccount, FaultFewerAccounts, FaultNoItemIDs, FaultReversed, FaultEnvelope,
+	FaultEmptyList, FaultNoList, FaultMalformedItem, FaultImplausible, FaultEchoInfo,
+	FaultUnknownCode, FaultHTTP429, FaultBadGzip}
 
 // Faults are the misbehaviours switched on for an app.
 type Faults struct {
@@ -122,6 +137,8 @@ func (s *Simulator) deliver(w http.ResponseWriter, body []byte, f *Faults) {
 		if i := bytes.LastIndex(body, []byte(`,{"ErrorCode"`)); i > 0 {
 			body = append(body[:i:i], "]}"...)
 		}
+	case f.hit(FaultBadGzip):
+		w.Header().Set("Content-Encoding", "gzip")
 	case f.hit(FaultTruncated):
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -134,6 +151,23 @@ func (s *Simulator) deliver(w http.ResponseWriter, body []byte, f *Faults) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
+}
+
+// shape is how an answer's items are laid out, from the shape faults.
+type shape struct {
+	noItemIDs, reversed, envelope, emptyList, noList, malformedItem, implausible bool
+}
+
+func (f *Faults) shape() shape {
+	return shape{noItemIDs: f.hit(FaultNoItemIDs), reversed: f.hit(FaultReversed), envelope: f.hit(FaultEnvelope),
+		emptyList: f.hit(FaultEmptyList), noList: f.hit(FaultNoList), malformedItem: f.hit(FaultMalformedItem),
+		implausible: f.hit(FaultImplausible)}
+}
+
+// echoInfo is an ErrorInfo that echoes the request, as a misbehaving proxy
+// might: the UserSig in the query, control characters and 3 MB of text.
+func echoInfo(r *http.Request) string {
+	return "rejected " + r.URL.String() + "\x1b[2J\r\nlevel=error msg=forged " + strings.Repeat("echo ", 600_000)
 }
 
 // reset closes the connection with a TCP RST instead of an answer.

@@ -101,6 +101,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case faults.hit(FaultHTTP503):
 		http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
 		return
+	case faults.hit(FaultHTTP429):
+		http.Error(w, "429 Too Many Requests", http.StatusTooManyRequests)
+		return
 	}
 	if app.overLimit(faults.RateLimit) {
 		writeError(w, 60007)
@@ -126,6 +129,13 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case faults.hit(FaultTransient):
 		writeError(w, []int{10004, 20005}[rand.IntN(2)])
 		return
+	case faults.hit(FaultUnknownCode):
+		writeError(w, 80000+rand.IntN(10000))
+		return
+	case faults.hit(FaultEchoInfo):
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"ActionStatus":"FAIL","ErrorInfo":%s,"ErrorCode":20001}`, jsonString(echoInfo(r)))
+		return
 	}
 
 	ids, filter, code := parseBody(r.Body)
@@ -133,7 +143,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code)
 		return
 	}
-	body := app.answer(ids, filter, s.clock())
+	body := app.answer(ids, filter, s.clock(), faults.shape())
 	s.deliver(w, body, &faults)
 }
 
@@ -238,36 +248,74 @@ func validID(id string) bool {
 }
 
 // answer builds the body for a successful call.
-func (a *App) answer(ids []string, filter filterSet, now time.Time) []byte {
+func (a *App) answer(ids []string, filter filterSet, now time.Time, sh shape) []byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.drift(now)
 	var b bytes.Buffer
 	b.Grow(64 + 200*len(ids))
-	b.WriteString(`{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"OfficialAccountInfoList":[`)
-	for i, id := range ids {
-		if i > 0 {
+	switch {
+	case sh.noList:
+		return []byte(`{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}`)
+	case sh.emptyList:
+		return []byte(`{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"OfficialAccountInfoList":[]}`)
+	case sh.envelope:
+		fmt.Fprintf(&b, `{"ErrorCode":0,"ErrorInfo":"","RequestId":"sim-%d","ErrorDisplay":"","Extra":{"nested":[1,{"a":null}],"b":-1.5e3},"OfficialAccountInfoList":[`, a.calls)
+	default:
+		b.WriteString(`{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"OfficialAccountInfoList":[`)
+	}
+	fetched := 0 // accounts written with their data so far
+	for n := range ids {
+		i := n
+		if sh.reversed {
+			i = len(ids) - 1 - n
+		}
+		id := ids[i]
+		if n > 0 {
 			b.WriteByte(',')
 		}
 		acct := a.byID[id]
 		switch {
 		case !validID(id):
-			writeItemError(&b, id, 130007)
+			writeItemError(&b, id, 130007, sh)
 		case acct == nil || acct.Terminated:
-			writeItemError(&b, id, 130004)
+			writeItemError(&b, id, 130004, sh)
 		default:
-			writeItem(&b, acct, filter)
+			v := *acct
+			switch {
+			case sh.malformedItem && fetched == 0:
+				v.Subscribers = badSubscribers
+			case sh.implausible && fetched == 0:
+				v.Subscribers = -v.Subscribers - 1
+			case sh.implausible && fetched == 1:
+				v.LastMsgTime *= 1000
+			}
+			fetched++
+			writeItem(&b, &v, filter, sh)
 		}
 	}
 	b.WriteString(`]}`)
 	return b.Bytes()
 }
-func writeItemError(b *bytes.Buffer, id string, code int) {
+
+// badSubscribers marks the malformed-item fault's account: writeItem sends
+// 12.5 instead of an integer.
+const badSubscribers = -1 << 62
+
+func writeItemError(b *bytes.Buffer, id string, code int, sh shape) {
+	if sh.noItemIDs {
+		fmt.Fprintf(b, `{"ErrorCode":%d,"ErrorInfo":%s}`, code, jsonString(errorInfo[code]))
+		return
+	}
 	fmt.Fprintf(b, `{"ErrorCode":%d,"ErrorInfo":%s,"Official_Account":%s}`, code, jsonString(errorInfo[code]), jsonString(id))
 }
-func writeItem(b *bytes.Buffer, a *Account, filter filterSet) {
+
+func writeItem(b *bytes.Buffer, a *Account, filter filterSet, sh shape) {
 	b.WriteString(`{"ErrorCode":0,"ErrorInfo":"","Official_Account":`)
 	writeJSONString(b, a.ID)
+	if sh.envelope {
+		b.WriteString(`,"Unknown":{"x":[true,null,{"y":"z"}]}`)
+	}
 	str := func(name, v string) {
 		if filter == nil || filter[name] {
 			b.WriteString(`,"`)
@@ -281,6 +329,10 @@ func writeItem(b *bytes.Buffer, a *Account, filter filterSet) {
 			b.WriteString(`,"`)
 			b.WriteString(name)
 			b.WriteString(`":`)
+			if v == badSubscribers {
+				b.WriteString("12.5")
+				return
+			}
 			b.Write(strconv.AppendInt(b.AvailableBuffer(), v, 10))
 		}
 	}

@@ -353,6 +353,37 @@ func TestFaults(t *testing.T) {
 				t.Fatalf("got %d bytes, %v", len(body), err)
 			}
 		}},
+		{"reversed", Faults{Rates: map[FaultKind]float64{FaultReversed: 1}}, func(t *testing.T, status int, body []byte, err error) {
+			i, j := bytes.Index(body, []byte(`"@TOA#_sim00001"`)), bytes.Index(body, []byte(`"@TOA#_sim00000"`))
+			if err != nil || i < 0 || j < i {
+				t.Fatalf("not reversed: %s, %v", body, err)
+			}
+		}},
+		{"envelope variants", Faults{Rates: map[FaultKind]float64{FaultEnvelope: 1}}, func(t *testing.T, status int, body []byte, err error) {
+			var m map[string]any
+			if err != nil || json.Unmarshal(body, &m) != nil || m["ActionStatus"] != nil || m["RequestId"] == nil || m["ErrorCode"] != 0.0 {
+				t.Fatalf("got %s, %v", body, err)
+			}
+			wantItems(2)(t, status, body, err)
+		}},
+		{"empty list", Faults{Rates: map[FaultKind]float64{FaultEmptyList: 1}}, wantItems(0)},
+		{"no list", Faults{Rates: map[FaultKind]float64{FaultNoList: 1}}, wantBodyHas(`{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}`)},
+		{"malformed item", Faults{Rates: map[FaultKind]float64{FaultMalformedItem: 1}}, wantBodyHas(`"SubscriberNum":12.5`)},
+		{"implausible", Faults{Rates: map[FaultKind]float64{FaultImplausible: 1}}, wantBodyHas(`"SubscriberNum":-`)},
+		{"echo info", Faults{Rates: map[FaultKind]float64{FaultEchoInfo: 1}}, func(t *testing.T, status int, body []byte, err error) {
+			var a answer
+			if err != nil || json.Unmarshal(body, &a) != nil || a.ErrorCode != 20001 || len(body) < 3_000_000 || !bytes.Contains(body, []byte("usersig=")) {
+				t.Fatalf("got %d bytes, %v", len(body), err)
+			}
+		}},
+		{"unknown code", Faults{Rates: map[FaultKind]float64{FaultUnknownCode: 1}}, func(t *testing.T, status int, body []byte, err error) {
+			var a answer
+			if err != nil || json.Unmarshal(body, &a) != nil || a.ErrorCode < 80000 || a.ErrorCode >= 90000 {
+				t.Fatalf("got %s, %v", body, err)
+			}
+		}},
+		{"429", Faults{Rates: map[FaultKind]float64{FaultHTTP429: 1}}, wantStatus(429)},
+		{"bad gzip", Faults{Rates: map[FaultKind]float64{FaultBadGzip: 1}}, wantErr},
 		{"hang until the caller gives up", Faults{Rates: map[FaultKind]float64{FaultHang: 1}}, wantErr},
 		{"latency", Faults{Latency: 300 * time.Millisecond}, wantErr},
 	}
@@ -399,6 +430,23 @@ func wantStatus(code int) func(*testing.T, int, []byte, error) {
 	return func(t *testing.T, status int, body []byte, err error) {
 		if err != nil || status != code {
 			t.Fatalf("got status %d, %v; want %d", status, err, code)
+		}
+	}
+}
+
+// TestNoItemIDs: with the fault, error items come without their account's
+// ID, as Tencent's samples leave open; fetched items keep theirs.
+func TestNoItemIDs(t *testing.T) {
+	e := newEnv(t, 5)
+	e.app.SetFaults(Faults{Rates: map[FaultKind]float64{FaultNoItemIDs: 1}})
+	a := e.post(t, query(refApp, adminID, sign(t, refApp, refKey, adminID)),
+		`{"OfficialAccountIdList":[{"Official_Account":"@TOA#_sim00000"},{"Official_Account":"@TOA#_missing"},{"Official_Account":"bad"}]}`)
+	if len(a.OfficialAccountInfoList) != 3 {
+		t.Fatalf("%+v", a)
+	}
+	for i, wantID := range []any{"@TOA#_sim00000", nil, nil} {
+		if got := a.OfficialAccountInfoList[i]["Official_Account"]; got != wantID {
+			t.Errorf("item %d: Official_Account %v, want %v", i, got, wantID)
 		}
 	}
 }

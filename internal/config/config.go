@@ -361,6 +361,11 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 		return App{}, nil, fmt.Errorf("region: missing: set region (%s) or endpoint", strings.Join(Regions(), ", "))
 	}
 
+	for i, id := range a.Accounts {
+		if err := CheckAccountID(id); err != nil {
+			return App{}, nil, fmt.Errorf("accounts[%d]: %v", i, err)
+		}
+	}
 	ids := append([]string(nil), a.Accounts...)
 	if a.AccountsFile != "" {
 		fromFile, err := readAccounts(resolvePath(dir, a.AccountsFile))
@@ -371,13 +376,6 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 	}
 	seen := map[string]bool{}
 	for _, id := range ids {
-		if err := CheckAccountID(id); err != nil {
-			key := "accounts"
-			if a.AccountsFile != "" {
-				key = "accounts/accounts_file"
-			}
-			return App{}, nil, fmt.Errorf("%s: %v", key, err)
-		}
 		if seen[id] {
 			warnings = append(warnings, fmt.Sprintf("account %q listed more than once; using it once", id))
 			continue
@@ -391,15 +389,17 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 	return app, warnings, nil
 }
 
-// CheckAccountID checks the documented shape of an official account ID.
+// CheckAccountID checks the documented shape of an official account ID:
+// the prefix, at most 48 bytes, and printable ASCII (Tencent's rule for
+// custom IDs), so every ID is a valid label value.
 func CheckAccountID(id string) error {
 	switch {
 	case !strings.HasPrefix(id, AccountPrefix) || len(id) == len(AccountPrefix):
 		return fmt.Errorf("account %q: must start with %q", id, AccountPrefix)
 	case len(id) > MaxAccountID:
 		return fmt.Errorf("account %q: longer than %d bytes", id, MaxAccountID)
-	case strings.ContainsAny(id, "\x00\r\n\t"):
-		return fmt.Errorf("account %q: contains control characters", id)
+	case strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+		return fmt.Errorf("account %q: must be printable ASCII without spaces", id)
 	}
 	return nil
 }
@@ -463,7 +463,7 @@ func readAccounts(path string) ([]string, error) {
 	}
 	var ids []string
 	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		if i := strings.Index(line, " #"); i >= 0 {
 			line = line[:i]
@@ -471,6 +471,9 @@ func readAccounts(path string) ([]string, error) {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
+		}
+		if err := CheckAccountID(line); err != nil {
+			return nil, fmt.Errorf("%s: line %d: %v", path, n, err)
 		}
 		ids = append(ids, line)
 	}

@@ -90,6 +90,10 @@ func TestBroken(t *testing.T) {
 	// A directory cannot be read as a file, even by root (who reads 0o000).
 	unreadable := filepath.Join(dir, "unreadable")
 	os.Mkdir(unreadable, 0o700)
+	badUTF8 := filepath.Join(dir, "bad-utf8.txt")
+	os.WriteFile(badUTF8, []byte("@TOA#_ok\n# a comment\n\n@TOA#_caf\xe9\n"), 0o600)
+	spaced := filepath.Join(dir, "spaced.txt")
+	os.WriteFile(spaced, []byte("@TOA#_ok\n@TOA#_two\x00words\n"), 0o600)
 	t.Setenv("TCE_EMPTY", "")
 	t.Setenv("TCE_KEY", "from-env")
 
@@ -147,6 +151,10 @@ func TestBroken(t *testing.T) {
 		{"malformed account", withKey("    accounts: ['test_for_penn']\n"), []string{`app "prod"`, "accounts", "test_for_penn", "@TOA#_"}},
 		{"bare prefix", withKey("    accounts: ['@TOA#_']\n"), []string{`app "prod"`, "accounts"}},
 		{"overlong account", withKey("    accounts: ['@TOA#_" + strings.Repeat("x", 43) + "']\n"), []string{`app "prod"`, "accounts", "48 bytes"}},
+		{"account with invalid UTF-8 in a file", withKey("    accounts_file: " + badUTF8 + "\n"), []string{`app "prod"`, "accounts_file", "bad-utf8.txt: line 4", "printable ASCII"}},
+		{"account with a control character in a file", withKey("    accounts_file: " + spaced + "\n"), []string{`app "prod"`, "accounts_file", "line 2", "printable ASCII"}},
+		{"account with a space", withKey("    accounts: ['@TOA#_ok', '@TOA#_a b']\n"), []string{`app "prod"`, "accounts[1]", "printable ASCII"}},
+		{"account not ASCII", withKey("    accounts: ['@TOA#_café']\n"), []string{`app "prod"`, "accounts[0]", "printable ASCII"}},
 		{"bad yaml", "apps: [\n", []string{"c.yml", "line"}},
 		{"tab indentation", "apps:\n\t- name: x\n", []string{"c.yml"}},
 		{"app not mapping", "apps:\n  - prod\n", []string{"apps[0]", "mapping"}},

@@ -6,6 +6,8 @@ package tencentchat
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -115,6 +117,16 @@ type Result struct {
 	ID       string
 	Answered bool // the answer listed this account; Info is zero otherwise
 	Info     AccountInfo
+	Err      error // the account's item was malformed; Info is zero
+}
+
+// Answer is a call's outcome per requested account.
+type Answer struct {
+	Results []Result // one per requested account, in request order
+	// OtherCodes are the non-zero ErrorCodes of items that could not be
+	// matched to a requested account (no Official_Account and no position
+	// to go by, or an account not asked for): they count for the app.
+	OtherCodes []int
 }
 
 // Batch is a prepared request for some accounts: its body is built once,
@@ -145,8 +157,8 @@ func NewBatch(ids []string, fields []Field) (*Batch, error) {
 // GetOfficialAccountInfo asks for some accounts (at most 50), with a
 // ResponseFilter of fields (all fields when empty). A request-level failure
 // is an *Error; otherwise there is one Result per id, each with its own
-// ErrorCode. Accounts the answer lists but were not asked for are ignored.
-func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, fields []Field) ([]Result, error) {
+// ErrorCode.
+func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, fields []Field) (*Answer, error) {
 	b, err := NewBatch(ids, fields)
 	if err != nil {
 		return nil, err
@@ -155,7 +167,7 @@ func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, field
 }
 
 // Fetch is GetOfficialAccountInfo for a prepared batch.
-func (c *Client) Fetch(ctx context.Context, b *Batch) ([]Result, error) {
+func (c *Client) Fetch(ctx context.Context, b *Batch) (*Answer, error) {
 	env, err := c.do(ctx, b.body, len(b.ids))
 	if err != nil {
 		return nil, err
@@ -187,24 +199,55 @@ func requestBody(ids []string, fields []Field) ([]byte, error) {
 	return json.Marshal(req)
 }
 
-// matchResults lines the answer up with the request. The service answers in
-// request order, so the same position is tried first.
-func matchResults(ids []string, items []AccountInfo) []Result {
-	out := make([]Result, len(ids))
+// matchResults lines the answer up with the request. Neither the order of
+// the items nor that error items carry Official_Account is documented, so
+// items are matched by ID; an item without one takes its position only
+// when the answer has exactly one item per requested account and no other
+// item claimed that account. Anything else stays unmatched: a value is
+// never attached to an account it may not belong to.
+func matchResults(ids []string, items itemList) *Answer {
+	ans := &Answer{Results: make([]Result, len(ids))}
+	index := make(map[string]int, len(ids))
 	for i, id := range ids {
-		out[i].ID = id
-		if i < len(items) && items[i].OfficialAccount == id {
-			out[i].Answered, out[i].Info = true, items[i]
-			continue
-		}
-		for j := range items {
-			if items[j].OfficialAccount == id {
-				out[i].Answered, out[i].Info = true, items[j]
-				break
-			}
+		ans.Results[i].ID = id
+		index[id] = i
+	}
+	take := func(i int, it *item) {
+		r := &ans.Results[i]
+		r.Answered = true
+		if it.Err != nil {
+			r.Err = it.Err
+		} else {
+			r.Info = it.AccountInfo
 		}
 	}
-	return out
+	var idless []int // positions of items without an ID
+	for j := range items {
+		it := &items[j]
+		if it.OfficialAccount == "" {
+			idless = append(idless, j)
+			continue
+		}
+		if i, ok := index[it.OfficialAccount]; ok && !ans.Results[i].Answered {
+			take(i, it)
+			continue
+		}
+		ans.other(it)
+	}
+	for _, j := range idless {
+		if len(items) == len(ids) && !ans.Results[j].Answered {
+			take(j, &items[j])
+			continue
+		}
+		ans.other(&items[j])
+	}
+	return ans
+}
+
+func (a *Answer) other(it *item) {
+	if it.Err == nil && it.ErrorCode.V != 0 {
+		a.OtherCodes = append(a.OtherCodes, int(it.ErrorCode.V))
+	}
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -231,7 +274,7 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 			if env.ErrorCode.V == 0 {
 				return env, nil
 			}
-			callErr = &Error{Code: int(env.ErrorCode.V), Info: env.ErrorInfo}
+			callErr = &Error{Code: int(env.ErrorCode.V), Info: env.ErrorInfo} // cleaned by call
 		}
 		if ctx.Err() != nil && last != nil {
 			// The caller's deadline cut this retry short; what went wrong
@@ -315,8 +358,8 @@ func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		e := &Error{Reason: classify(ctx, err), Err: redactURLError(err)}
-		if e.Reason == ReasonNetwork && errors.Is(err, io.ErrUnexpectedEOF) {
-			e.Reason = ReasonDecode // a truncated body
+		if e.Reason == ReasonNetwork && (errors.Is(err, io.ErrUnexpectedEOF) || badCompression(err)) {
+			e.Reason = ReasonDecode // a truncated body, or gzip that does not inflate
 		}
 		c.observe(Attempt{Reason: e.Reason})
 		return nil, e
@@ -326,11 +369,25 @@ func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int
 		c.observe(Attempt{Reason: e.Reason})
 		return nil, e
 	}
-	env := &envelope{OfficialAccountInfoList: make([]AccountInfo, 0, accounts)}
+	env := &envelope{OfficialAccountInfoList: make(itemList, 0, accounts)}
 	if err := decodeAnswer(buf.Bytes(), env); err != nil {
 		e := &Error{Reason: ReasonDecode, Err: err}
 		c.observe(Attempt{Reason: e.Reason})
 		return nil, e
+	}
+	if env.ErrorCode.V == 0 && len(env.OfficialAccountInfoList) == 0 {
+		// "OK" with nothing in it: no account can be served from it, and
+		// calling it healthy would hide a broken service or proxy.
+		e := &Error{Reason: ReasonDecode, Err: errors.New("ErrorCode 0 but no OfficialAccountInfoList items")}
+		c.observe(Attempt{Reason: e.Reason})
+		return nil, e
+	}
+	env.ErrorInfo = c.cleanInfo(env.ErrorInfo, sig)
+	for i := range env.OfficialAccountInfoList {
+		it := &env.OfficialAccountInfoList[i]
+		if it.ErrorInfo != "" {
+			it.ErrorInfo = c.cleanInfo(it.ErrorInfo, sig)
+		}
 	}
 	c.observe(Attempt{Code: int(env.ErrorCode.V)})
 	return env, nil
@@ -340,6 +397,13 @@ func (c *Client) observe(a Attempt) {
 	if c.opts.OnAttempt != nil {
 		c.opts.OnAttempt(a)
 	}
+}
+
+// badCompression tells the errors of a gzip body (which the transport
+// inflates) that is not gzip: the answer is broken, the network is fine.
+func badCompression(err error) bool {
+	var corrupt flate.CorruptInputError
+	return errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt)
 }
 
 // classify tells a timeout from other network failures.
@@ -354,25 +418,29 @@ func classify(ctx context.Context, err error) Reason {
 	return ReasonNetwork
 }
 
-// isRateLimit tells the codes answered when calls come too fast; they are
-// retried with a longer backoff.
-func isRateLimit(code int) bool {
-	switch code {
+// isRateLimit tells the answers given when calls come too fast: the
+// rate-limit codes and HTTP 429. They are retried with a longer backoff.
+func isRateLimit(e *Error) bool {
+	switch e.Code {
 	case 60007, 60011, 60018, 60019:
 		return true
 	}
-	return false
+	return e.Reason == ReasonHTTPStatus && e.HTTPStatus == http.StatusTooManyRequests
 }
 
 // retryable lists what the reference calls transient. Everything else,
-// invalid parameters and signature codes above all, fails at once.
+// invalid parameters and signature codes above all, fails at once; 70050
+// (bad signatures while throttled) wants a minute, longer than a scrape.
 func retryable(e *Error) bool {
+	if isRateLimit(e) {
+		return true
+	}
 	if e.Code != 0 {
 		switch e.Code {
-		case 10004, 20005, 60008:
+		case 10002, 10004, 20004, 20005, 60008:
 			return true
 		}
-		return isRateLimit(e.Code)
+		return false
 	}
 	switch e.Reason {
 	case ReasonTimeout, ReasonNetwork:
@@ -387,7 +455,7 @@ func retryable(e *Error) bool {
 // [d/2, d) where d doubles with each retry up to the cap.
 func (c *Client) backoff(e *Error, retry int) time.Duration {
 	base, limit := c.backoffBase, c.backoffCap
-	if isRateLimit(e.Code) {
+	if isRateLimit(e) {
 		base, limit = c.rateLimitBackoffBase, c.rateLimitCap
 	}
 	d := base << (retry - 1)

@@ -63,10 +63,11 @@ func TestAgainstSimulator(t *testing.T) {
 	app, base := simEnv(t, 120)
 	c := newTestClient(t, base, nil)
 	ids := []string{simulator.AccountID(0), simulator.AccountID(13), simulator.AccountID(7), "bad-id", "@TOA#_missing"}
-	res, err := c.GetOfficialAccountInfo(context.Background(), ids, allFields)
+	ans, err := c.GetOfficialAccountInfo(context.Background(), ids, allFields)
 	if err != nil {
 		t.Fatal(err)
 	}
+	res := ans.Results
 	want0, _ := app.Account(ids[0])
 	r := res[0]
 	if !r.Answered || r.Info.ErrorCode.V != 0 || r.Info.Name != want0.Name || r.Info.OwnerAccount != want0.Owner ||
@@ -118,9 +119,9 @@ func TestConcurrentCalls(t *testing.T) {
 			for i := range ids {
 				ids[i] = simulator.AccountID(b*50 + i)
 			}
-			res, err := c.GetOfficialAccountInfo(context.Background(), ids, allFields)
-			if err == nil && (len(res) != 50 || !res[49].Answered) {
-				err = fmt.Errorf("batch %d: %d results", b, len(res))
+			ans, err := c.GetOfficialAccountInfo(context.Background(), ids, allFields)
+			if err == nil && (len(ans.Results) != 50 || !ans.Results[49].Answered) {
+				err = fmt.Errorf("batch %d: %d results", b, len(ans.Results))
 			}
 			errs <- err
 		})
@@ -246,6 +247,23 @@ func TestErrorCodes(t *testing.T) {
 		{60015, false}, {60016, false}, {60017, false}, {60018, true}, {60019, true}, {60020, false},
 		{60021, false}, {70003, false}, {70009, false}, {70013, false}, {70014, false}, {70016, false},
 		{70020, false}, {70050, false},
+		// Added facts: generic internal errors are transient; the rest not.
+		{10002, true}, {20004, true}, {60009, false}, {60013, false}, {60014, false}, {70051, false}, {70107, false},
+	}
+	// Every documented code has a case, and every case is documented.
+	documented := map[int]bool{}
+	for _, c := range DocumentedCodes {
+		documented[c] = true
+	}
+	for _, tc := range codes {
+		if !documented[tc.code] {
+			t.Errorf("code %d is tested but not in DocumentedCodes", tc.code)
+		}
+		delete(documented, tc.code)
+	}
+	delete(documented, 70001) // re-signed once: TestResignAfter70001
+	for c := range documented {
+		t.Errorf("documented code %d has no case", c)
 	}
 	for _, tc := range codes {
 		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
@@ -284,9 +302,9 @@ func TestTransientThenSuccess(t *testing.T) {
 	})
 	var attempts []Attempt
 	c := newTestClient(t, base, func(o *Options) { o.OnAttempt = func(a Attempt) { attempts = append(attempts, a) } })
-	res, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
-	if err != nil || !res[0].Answered || res[0].Info.SubscriberNum.V != 5 {
-		t.Fatalf("%+v, %v", res, err)
+	ans, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+	if err != nil || !ans.Results[0].Answered || ans.Results[0].Info.SubscriberNum.V != 5 {
+		t.Fatalf("%+v, %v", ans, err)
 	}
 	want := []Attempt{{Code: 10004}, {Reason: ReasonHTTPStatus}, {}}
 	if fmt.Sprint(attempts) != fmt.Sprint(want) || cp.count() != 3 {
@@ -304,6 +322,21 @@ func TestTransportFailures(t *testing.T) {
 		calls   int // with Retries 2
 	}{
 		{"502", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, ReasonHTTPStatus, 3},
+		{"429 retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(429) }, ReasonHTTPStatus, 3},
+		{"bad gzip not retried", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			io.WriteString(w, "this is not gzip at all")
+		}, ReasonDecode, 1},
+		{"corrupt gzip stream", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		}, ReasonDecode, 1},
+		{"OK without items", func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`)
+		}, ReasonDecode, 1},
+		{"OK with an empty list", func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, `{"ErrorCode":0,"OfficialAccountInfoList":[]}`)
+		}, ReasonDecode, 1},
 		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, ReasonHTTPStatus, 3},
 		{"404 not retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }, ReasonHTTPStatus, 1},
 		{"redirect not followed", func(w http.ResponseWriter, r *http.Request) {
@@ -344,6 +377,64 @@ func TestTransportFailures(t *testing.T) {
 			}
 			assertNoSecret(t, err.Error(), c)
 		})
+	}
+}
+
+// TestRateLimitBackoffFor429: HTTP 429 waits the rate-limit backoff, not
+// the short one.
+func TestRateLimitBackoffFor429(t *testing.T) {
+	if got := isRateLimit(&Error{Reason: ReasonHTTPStatus, HTTPStatus: 429}); !got {
+		t.Fatal("429 is not a rate-limit answer")
+	}
+	c := newTestClient(t, "http://127.0.0.1:1", nil)
+	c.backoffBase, c.backoffCap = time.Millisecond, time.Millisecond
+	c.rateLimitBackoffBase, c.rateLimitCap = time.Hour, time.Hour
+	if d := c.backoff(&Error{Reason: ReasonHTTPStatus, HTTPStatus: 429}, 1); d < 30*time.Minute {
+		t.Fatalf("429 backoff %v, want the rate-limit one", d)
+	}
+	if d := c.backoff(&Error{Reason: ReasonHTTPStatus, HTTPStatus: 503}, 1); d > time.Millisecond {
+		t.Fatalf("503 backoff %v, want the short one", d)
+	}
+}
+
+// TestErrorInfoCleaned: ErrorInfo is untrusted text. An answer that echoes
+// the request (UserSig included), the key, control characters or megabytes
+// gives an error message, and item infos, without any of them.
+func TestErrorInfoCleaned(t *testing.T) {
+	var c *Client
+	_, base := captureServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		echo := "rejected " + r.URL.String() + " key=" + testKey + "\x1b[31m\r\nfake=line " + strings.Repeat("x ", 1<<20)
+		b, _ := json.Marshal(echo)
+		fmt.Fprintf(w, `{"ErrorCode":70009,"ErrorInfo":%s}`, b)
+	})
+	c = newTestClient(t, base, nil)
+	_, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != 70009 {
+		t.Fatalf("err = %v", err)
+	}
+	msg := err.Error()
+	assertNoSecret(t, msg, c)
+	if strings.Contains(msg, testKey) || strings.ContainsAny(msg, "\x1b\r\n") {
+		t.Fatalf("message not cleaned: %q", msg)
+	}
+	if len(msg) > 400 || !strings.Contains(msg, "bytes)") || !strings.Contains(msg, `\x1b`) {
+		t.Fatalf("message not cut to size with its length, or control characters not escaped: %q", msg)
+	}
+	// Item infos too.
+	_, base = captureServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		b, _ := json.Marshal("echo " + r.URL.RawQuery + "\n")
+		fmt.Fprintf(w, `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":130004,"Official_Account":"@TOA#_a","ErrorInfo":%s}]}`, b)
+	})
+	c = newTestClient(t, base, nil)
+	ans, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := ans.Results[0].Info.ErrorInfo
+	assertNoSecret(t, info, c)
+	if !strings.Contains(info, "<redacted>") || strings.Contains(info, "\n") {
+		t.Fatalf("item info not cleaned: %q", info)
 	}
 }
 
@@ -430,23 +521,67 @@ func TestHangBoundedByContext(t *testing.T) {
 	}
 }
 
+// TestResultMatching: items are matched by Official_Account whatever their
+// order; an item without one takes its position only when the answer has
+// one item per requested account and the position is free; a malformed
+// item makes its own account unusable; unmatched items' codes are kept.
+// No value ever lands on another account.
 func TestResultMatching(t *testing.T) {
-	_, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-		// Out of order, one extra, one missing.
-		io.WriteString(w, `{"ErrorCode":0,"OfficialAccountInfoList":[
-			{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3},
-			{"ErrorCode":0,"Official_Account":"@TOA#_intruder","SubscriberNum":99},
-			{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1}]}`)
-	})
-	c := newTestClient(t, base, nil)
-	res, err := c.GetOfficialAccountInfo(context.Background(), []string{"@TOA#_a", "@TOA#_b", "@TOA#_c"}, nil)
-	if err != nil {
-		t.Fatal(err)
+	ids := []string{"@TOA#_a", "@TOA#_b", "@TOA#_c"}
+	cases := []struct {
+		name  string
+		items string
+		want  string // per account, "|"-separated: id:answered:subscribers:code[:start of err]
+		other []int
+	}{
+		{"in order", `{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1},{"ErrorCode":0,"Official_Account":"@TOA#_b","SubscriberNum":2},{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3}`,
+			"a:true:1:0|b:true:2:0|c:true:3:0", nil},
+		{"reversed", `{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3},{"ErrorCode":0,"Official_Account":"@TOA#_b","SubscriberNum":2},{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1}`,
+			"a:true:1:0|b:true:2:0|c:true:3:0", nil},
+		{"out of order, an intruder, one missing", `{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3},{"ErrorCode":130004,"Official_Account":"@TOA#_intruder"},{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1}`,
+			"a:true:1:0|b:false:0:0|c:true:3:0", []int{130004}},
+		{"error item without ID, full answer", `{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1},{"ErrorCode":130004},{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3}`,
+			"a:true:1:0|b:true:0:130004|c:true:3:0", nil},
+		{"error item without ID, short answer", `{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1},{"ErrorCode":130004}`,
+			"a:true:1:0|b:false:0:0|c:false:0:0", []int{130004}},
+		{"ID-less item whose position another item claimed", `{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3},{"ErrorCode":0,"Official_Account":"@TOA#_b","SubscriberNum":2},{"ErrorCode":0,"SubscriberNum":9}`,
+			"a:false:0:0|b:true:2:0|c:true:3:0", nil},
+		{"duplicate item", `{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1},{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":7},{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3}`,
+			"a:true:1:0|b:false:0:0|c:true:3:0", nil},
+		{"one malformed value", `{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1},{"ErrorCode":0,"Official_Account":"@TOA#_b","SubscriberNum":12.5},{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3}`,
+			"a:true:1:0|b:true:0:0:field SubscriberNum|c:true:3:0", nil},
+		{"item without ErrorCode", `{"Official_Account":"@TOA#_a","SubscriberNum":1},{"ErrorCode":0,"Official_Account":"@TOA#_b","SubscriberNum":2},{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3}`,
+			"a:true:0:0:no ErrorCode|b:true:2:0|c:true:3:0", nil},
+		{"item not an object", `7,{"ErrorCode":0,"Official_Account":"@TOA#_b","SubscriberNum":2},{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3}`,
+			"a:true:0:0:item: unexpected JSON number|b:true:2:0|c:true:3:0", nil},
 	}
-	got := fmt.Sprintf("%s:%v:%d %s:%v:%d %s:%v:%d", res[0].ID, res[0].Answered, res[0].Info.SubscriberNum.V,
-		res[1].ID, res[1].Answered, res[1].Info.SubscriberNum.V, res[2].ID, res[2].Answered, res[2].Info.SubscriberNum.V)
-	if got != "@TOA#_a:true:1 @TOA#_b:false:0 @TOA#_c:true:3" {
-		t.Fatal(got)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				io.WriteString(w, `{"ErrorCode":0,"OfficialAccountInfoList":[`+tc.items+`]}`)
+			})
+			ans, err := newTestClient(t, base, nil).GetOfficialAccountInfo(context.Background(), ids, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range ans.Results {
+				g := fmt.Sprintf("%s:%v:%d:%d", strings.TrimPrefix(r.ID, "@TOA#_"), r.Answered, r.Info.SubscriberNum.V, r.Info.ErrorCode.V)
+				if r.Err != nil {
+					g += ":" + r.Err.Error()
+				}
+				got = append(got, g)
+			}
+			// An error's text need only start with what the case names.
+			for i, w := range strings.Split(tc.want, "|") {
+				if !strings.HasPrefix(got[i], w) || (strings.Count(w, ":") == 3 && got[i] != w) {
+					t.Errorf("account %d: got %s, want %s", i, got[i], w)
+				}
+			}
+			if fmt.Sprint(ans.OtherCodes) != fmt.Sprint(tc.other) && !(len(ans.OtherCodes) == 0 && len(tc.other) == 0) {
+				t.Errorf("other codes %v, want %v", ans.OtherCodes, tc.other)
+			}
+		})
 	}
 }
 

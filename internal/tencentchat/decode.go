@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -70,12 +71,87 @@ type AccountInfo struct {
 }
 
 // envelope is the whole answer. Unknown fields (ErrorDisplay, RequestId, ...)
-// are ignored: other Tencent APIs add them and this one may too.
+// are ignored: other Tencent APIs add them and this one may too. Only
+// ErrorCode is required; ActionStatus is absent from some APIs' answers.
 type envelope struct {
-	ActionStatus            string        `json:"ActionStatus"`
-	ErrorCode               OptInt        `json:"ErrorCode"`
-	ErrorInfo               string        `json:"ErrorInfo"`
-	OfficialAccountInfoList []AccountInfo `json:"OfficialAccountInfoList"`
+	ActionStatus            string   `json:"ActionStatus"`
+	ErrorCode               OptInt   `json:"ErrorCode"`
+	ErrorInfo               string   `json:"ErrorInfo"`
+	OfficialAccountInfoList itemList `json:"OfficialAccountInfoList"`
+}
+
+// item is one entry of OfficialAccountInfoList. An entry that is valid
+// JSON but not a usable item (a field of the wrong type, no ErrorCode) has
+// Err set and, where it could be read, its Official_Account: one bad value
+// makes its own account unusable, not the whole batch.
+type item struct {
+	AccountInfo
+	Err error
+}
+
+// itemList decodes the list item by item.
+type itemList []item
+
+// UnmarshalJSONFrom reads each item as a whole JSON value (a syntax error
+// still fails the whole answer: nothing after it can be trusted) and
+// decodes it on its own.
+func (l *itemList) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	switch d.PeekKind() {
+	case 'n':
+		_, err := d.ReadToken()
+		*l = nil
+		return err
+	case '[':
+	default:
+		_, err := d.ReadValue()
+		if err == nil {
+			err = errors.New("OfficialAccountInfoList is not a list")
+		}
+		return err
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	for d.PeekKind() != ']' {
+		raw, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		var it item
+		if err := json.Unmarshal(raw, &it.AccountInfo, itemOptions); err != nil {
+			it = item{Err: itemError(err)}
+			var id struct {
+				ID string `json:"Official_Account"`
+			}
+			if json.Unmarshal(raw, &id, decodeOptions) == nil {
+				it.OfficialAccount = id.ID
+			}
+		} else if !it.ErrorCode.Set {
+			it = item{AccountInfo: AccountInfo{OfficialAccount: it.OfficialAccount}, Err: errors.New("no ErrorCode")}
+		}
+		*l = append(*l, it)
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+// itemError names the field that failed, without the library's Go type
+// names.
+func itemError(err error) error {
+	var se *json.SemanticError
+	if !errors.As(err, &se) {
+		return err
+	}
+	what := "wrong type"
+	if se.Err != nil {
+		what = se.Err.Error()
+	} else if se.JSONKind != 0 {
+		what = "unexpected JSON " + se.JSONKind.String()
+	}
+	if se.JSONPointer == "" {
+		return fmt.Errorf("item: %s", what)
+	}
+	return fmt.Errorf("field %s: %s", strings.TrimPrefix(string(se.JSONPointer), "/"), what)
 }
 
 var errNoErrorCode = errors.New("answer has no ErrorCode")
@@ -86,20 +162,20 @@ var errNoErrorCode = errors.New("answer has no ErrorCode")
 // by cutting a name, becomes U+FFFD instead of failing the whole answer.
 var decodeOptions = jsontext.AllowInvalidUTF8(true)
 
+// itemOptions decode an item that the list's decoder has already read
+// whole, and so checked for repeated keys: not checking again saves about
+// 5% of an item's cost.
+var itemOptions = json.JoinOptions(decodeOptions, jsontext.AllowDuplicateNames(true))
+
 // decodeAnswer parses an answer body. It fails on anything that is not a
-// JSON object with an integer ErrorCode, and on a list item without one: a
-// value we cannot trust is never turned into a number.
+// JSON object with an integer ErrorCode; a list item that is not usable is
+// marked (item.Err), never turned into numbers.
 func decodeAnswer(body []byte, env *envelope) error {
 	if err := json.Unmarshal(body, env, decodeOptions); err != nil {
 		return fmt.Errorf("undecodable answer: %w", err)
 	}
 	if !env.ErrorCode.Set {
 		return errNoErrorCode
-	}
-	for i := range env.OfficialAccountInfoList {
-		if !env.OfficialAccountInfoList[i].ErrorCode.Set {
-			return fmt.Errorf("answer item %d has no ErrorCode", i)
-		}
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func TestDecodeSeedValues(t *testing.T) {
 	if err := decodeAnswer(body, &env); err != nil {
 		t.Fatal(err)
 	}
-	got := env.OfficialAccountInfoList[0]
+	got := env.OfficialAccountInfoList[0].AccountInfo
 	want := AccountInfo{
 		ErrorCode: OptInt{0, true}, Name: "test_modify_official_account3", OfficialAccount: "@TOA#_test_for_penn",
 		CreateTime: OptInt{1696577604, true}, OwnerAccount: "107867", LastMsgTime: OptInt{1699501664, true},
@@ -58,7 +58,7 @@ func TestDecodeSeedValues(t *testing.T) {
 	if err := decodeAnswer(body, &env); err != nil {
 		t.Fatal(err)
 	}
-	if a := env.OfficialAccountInfoList[0]; !a.SubscriberNum.Set || a.LastMsgTime.Set || a.CreateTime.Set {
+	if a := env.OfficialAccountInfoList[0]; a.Err != nil || !a.SubscriberNum.Set || a.LastMsgTime.Set || a.CreateTime.Set {
 		t.Fatalf("presence wrong: %+v", a)
 	}
 }
@@ -88,7 +88,7 @@ func TestDecodeAccepts(t *testing.T) {
 			if err := decodeAnswer([]byte(c.body), &env); err != nil {
 				t.Fatal(err)
 			}
-			if len(env.OfficialAccountInfoList) != 1 || env.OfficialAccountInfoList[0] != c.want {
+			if len(env.OfficialAccountInfoList) != 1 || env.OfficialAccountInfoList[0].Err != nil || env.OfficialAccountInfoList[0].AccountInfo != c.want {
 				t.Fatalf("got %+v, want %+v", env.OfficialAccountInfoList, c.want)
 			}
 		})
@@ -104,12 +104,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"no ErrorCode", `{"ActionStatus":"OK","OfficialAccountInfoList":[]}`, "no ErrorCode"},
 		{"null ErrorCode", `{"ErrorCode":null}`, "no ErrorCode"},
 		{"string ErrorCode", `{"ErrorCode":"0"}`, "not an integer"},
-		{"float count", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":1.5}]}`, "not an integer"},
-		{"string count", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":"7"}]}`, "not an integer"},
-		{"huge count", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":99999999999999999999}]}`, "not an integer"},
-		{"item without code", `{"ErrorCode":0,"OfficialAccountInfoList":[{"Official_Account":"@TOA#_a"}]}`, "item 0 has no ErrorCode"},
-		{"list not array", `{"ErrorCode":0,"OfficialAccountInfoList":{}}`, "undecodable"},
-		{"name not string", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"Name":5}]}`, "undecodable"},
+		{"list not array", `{"ErrorCode":0,"OfficialAccountInfoList":{}}`, "not a list"},
+		{"repeated key inside an item", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":1,"SubscriberNum":2}]}`, "duplicate"},
+		{"syntax error inside an item", `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"Name":"a}]}`, "undecodable"},
 		{"trailing NUL", "{\"ErrorCode\":0}\x00", "undecodable"},
 		{"trailing garbage", `{"ErrorCode":0}x`, "undecodable"},
 		{"two objects", `{"ErrorCode":0}{"ErrorCode":0}`, "undecodable"},
@@ -132,6 +129,39 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
+// TestDecodeItemErrors: a list item that is valid JSON but not a usable
+// item is marked with the field at fault, keeps its ID where it could be
+// read, and leaves the other items alone.
+func TestDecodeItemErrors(t *testing.T) {
+	cases := []struct{ name, item, want string }{
+		{"float count", `{"ErrorCode":0,"Official_Account":"@TOA#_x","SubscriberNum":1.5}`, "field SubscriberNum: not an integer"},
+		{"string count", `{"ErrorCode":0,"Official_Account":"@TOA#_x","SubscriberNum":"7"}`, "field SubscriberNum: not an integer"},
+		{"huge count", `{"ErrorCode":0,"Official_Account":"@TOA#_x","SubscriberNum":99999999999999999999}`, "field SubscriberNum: not an integer"},
+		{"name not a string", `{"ErrorCode":0,"Official_Account":"@TOA#_x","Name":5}`, "field Name"},
+		{"no ErrorCode", `{"Official_Account":"@TOA#_x","SubscriberNum":5}`, "no ErrorCode"},
+		{"string ErrorCode", `{"ErrorCode":"0","Official_Account":"@TOA#_x"}`, "field ErrorCode: not an integer"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := `{"ErrorCode":0,"OfficialAccountInfoList":[` + c.item + `,{"ErrorCode":0,"Official_Account":"@TOA#_y","SubscriberNum":3}]}`
+			var env envelope
+			if err := decodeAnswer([]byte(body), &env); err != nil {
+				t.Fatal(err)
+			}
+			bad, good := env.OfficialAccountInfoList[0], env.OfficialAccountInfoList[1]
+			if bad.Err == nil || !strings.Contains(bad.Err.Error(), c.want) {
+				t.Errorf("bad item err = %v, want it to say %q", bad.Err, c.want)
+			}
+			if bad.OfficialAccount != "@TOA#_x" || bad.SubscriberNum.Set || bad.ErrorCode.V != 0 {
+				t.Errorf("bad item kept %+v", bad.AccountInfo)
+			}
+			if good.Err != nil || good.SubscriberNum != (OptInt{3, true}) {
+				t.Errorf("good item %+v", good)
+			}
+		})
+	}
+}
+
 // FuzzDecodeAnswer feeds the decoder arbitrary bodies: it must never panic,
 // and whatever it accepts must carry an ErrorCode on the envelope and on
 // every item, so no value is invented from a broken answer.
@@ -143,6 +173,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 	}
 	f.Add([]byte(`{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"SubscriberNum":null}]}`))
 	f.Add([]byte(`{"ErrorCode":-1}`))
+	f.Add([]byte(`{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"Official_Account":"@TOA#_c","SubscriberNum":3},{"ErrorCode":130004},{"ErrorCode":0,"Official_Account":"@TOA#_a","SubscriberNum":1.5}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var env envelope
 		if err := decodeAnswer(body, &env); err != nil {
@@ -151,18 +182,23 @@ func FuzzDecodeAnswer(f *testing.F) {
 		if !env.ErrorCode.Set {
 			t.Fatal("accepted an envelope without ErrorCode")
 		}
-		ids := make([]string, 0, len(env.OfficialAccountInfoList))
 		for _, it := range env.OfficialAccountInfoList {
-			if !it.ErrorCode.Set {
+			if it.Err == nil && !it.ErrorCode.Set {
 				t.Fatal("accepted an item without ErrorCode")
 			}
-			ids = append(ids, it.OfficialAccount)
+			if it.Err != nil && (it.ErrorCode.Set || it.SubscriberNum.Set || it.CreateTime.Set || it.LastMsgTime.Set || it.Name != "") {
+				t.Fatalf("a malformed item kept values: %+v", it)
+			}
 		}
-		if len(ids) > 0 && len(ids) <= 50 {
-			for i, r := range matchResults(ids, env.OfficialAccountInfoList) {
-				if !r.Answered || r.Info.OfficialAccount != ids[i] {
-					t.Fatalf("result %d not matched: %+v", i, r)
-				}
+		// Whatever the answer, a result carries only values of an item
+		// that named its account, or of the item at its position in a
+		// full answer.
+		ids := []string{"@TOA#_a", "@TOA#_b", "@TOA#_c"}
+		ans := matchResults(ids, env.OfficialAccountInfoList)
+		for i, r := range ans.Results {
+			if r.Answered && r.Err == nil && r.Info.OfficialAccount != ids[i] &&
+				(r.Info.OfficialAccount != "" || len(env.OfficialAccountInfoList) != len(ids)) {
+				t.Fatalf("result %d took another account's item: %+v", i, r)
 			}
 		}
 	})

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Reason classifies a request that got no usable answer from the API. The
@@ -82,4 +84,45 @@ func redactURL(raw string) string {
 		return raw[:i] + "?<redacted>"
 	}
 	return raw
+}
+
+// maxInfo bounds the ErrorInfo text kept from an answer: it is free text
+// from the service or from whatever proxy stands in front of it.
+const maxInfo = 256
+
+// credentialLike matches runs that look like a UserSig or a secret key
+// (both far longer than any word of an error message), so an answer that
+// echoes the request, or a key, cannot carry them into a log.
+var credentialLike = regexp.MustCompile(`[A-Za-z0-9*_+/=-]{40,}`)
+
+// cleanInfo makes an ErrorInfo safe to log: the app's key and the UserSig
+// of the call, and anything shaped like one, redacted; control characters
+// escaped; cut to maxInfo bytes with the full length said.
+func (c *Client) cleanInfo(info, sig string) string {
+	if info == "" {
+		return ""
+	}
+	full := len(info)
+	for _, secret := range []string{c.opts.SecretKey, sig} {
+		if secret != "" {
+			info = strings.ReplaceAll(info, secret, "<redacted>")
+		}
+	}
+	info = credentialLike.ReplaceAllString(info, "<redacted>")
+	var b strings.Builder
+	for _, r := range info {
+		if b.Len() >= maxInfo {
+			fmt.Fprintf(&b, "... (%d bytes)", full)
+			break
+		}
+		switch {
+		case r == utf8.RuneError:
+			b.WriteString(`\ufffd`)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
