@@ -589,3 +589,64 @@ func TestHangUpWithJoiner(t *testing.T) {
 		t.Fatalf("%d calls, want 1", c)
 	}
 }
+
+// TestShortScrapeDoesNotCutLongJoiner: a scrape with a 1 s timeout starts a
+// fetch that needs about 2 s; a 30 s scrape that joins it gets every
+// account, as it would alone, from the same calls. The short one leaves at
+// its deadline with what had arrived.
+func TestShortScrapeDoesNotCutLongJoiner(t *testing.T) {
+	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1; a.Timeout = 10 * time.Second })
+	r.simApp.SetFaults(simulator.Faults{Latency: 700 * time.Millisecond})
+	short := make(chan families, 1)
+	go func() { short <- r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"}) }()
+	testutil.WaitFor(t, 5*time.Second, "for the short scrape's first call", func() bool { return r.simApp.Stats().Calls > 0 })
+	long := r.scrape(t, "/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "30"})
+	if v, _ := long.value("tencentchat_up", nil); v != 1 {
+		t.Errorf("long scrape: tencentchat_up %v, want 1", v)
+	}
+	if n, live := long.count("tencentchat_official_account_subscribers"), liveAccounts(r); n != live {
+		t.Errorf("long scrape: %d of %d live accounts", n, live)
+	}
+	s := <-short
+	if v, _ := s.value("tencentchat_up", nil); v != 0 {
+		t.Errorf("short scrape: tencentchat_up %v, want 0", v)
+	}
+	if c := r.simApp.Stats().Calls; c != 3 {
+		t.Errorf("%d calls, want the 3 of one fetch", c)
+	}
+}
+
+// TestEqualDeadlinesShareWhole: two scrapes with the same timeout, the
+// second a moment later, both get the whole result of one fetch, every
+// time.
+func TestEqualDeadlinesShareWhole(t *testing.T) {
+	r := newRig(t, 100, func(a *config.App) { a.Concurrency = 1 })
+	r.simApp.SetFaults(simulator.Faults{Latency: 150 * time.Millisecond})
+	header := map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"}
+	for trial := range 10 {
+		before := r.simApp.Stats().Calls
+		first := make(chan families, 1)
+		go func() { first <- r.scrape(t, "/metrics", header) }()
+		time.Sleep(20 * time.Millisecond)
+		second := r.scrape(t, "/probe?target=main", header)
+		for name, f := range map[string]families{"first": <-first, "second": second} {
+			if v, _ := f.value("tencentchat_up", nil); v != 1 || f.count("tencentchat_official_account_subscribers") != liveAccounts(r) {
+				t.Errorf("trial %d, %s scrape: up %v, %d subscriber series", trial, name, v, f.count("tencentchat_official_account_subscribers"))
+			}
+		}
+		if c := r.simApp.Stats().Calls - before; c != 2 {
+			t.Errorf("trial %d: %d calls, want the 2 of one fetch", trial, c)
+		}
+	}
+}
+
+// liveAccounts counts the simulated app's accounts that are not terminated.
+func liveAccounts(r *rig) int {
+	n := 0
+	for _, a := range r.simApp.Accounts() {
+		if !a.Terminated {
+			n++
+		}
+	}
+	return n
+}

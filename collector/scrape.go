@@ -12,11 +12,18 @@ import (
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
-// appResult is what one scrape learnt of one app.
+// appResult is what one fetch learnt of one app. It is written by the
+// fetch's batches as they complete; once the fetch is done it is read-only,
+// and before that only partial reads it.
 type appResult struct {
 	accounts []accountResult // one per configured account, in config order
-	ok       bool            // every call answered with ErrorCode 0
 	duration time.Duration
+
+	batchEnd []int // where each batch's accounts end
+
+	mu        sync.Mutex
+	ok        bool   // every call answered with ErrorCode 0; final once done
+	batchDone []bool // which batches' accounts are final
 }
 
 // accountResult keeps only what is exported: at 100,000 accounts the whole
@@ -27,26 +34,48 @@ type accountResult struct {
 	subscribers, lastMsg, created tencentchat.OptInt
 }
 
-// batchDone is told when a batch's accounts are final (fetched, failed or
-// never started), so their series can go to the registry while other
-// batches are still on the wire.
-type batchDone func(res *appResult, lo, hi int)
+func newResult(a *app) *appResult {
+	r := &appResult{accounts: make([]accountResult, len(a.cfg.Accounts)), ok: true,
+		batchEnd: make([]int, len(a.batches)), batchDone: make([]bool, len(a.batches))}
+	end := 0
+	for i, b := range a.batches {
+		end += b.Len()
+		r.batchEnd[i] = end
+	}
+	return r
+}
 
-// fetch queries every batch of the app, concurrency at a time. A batch that
-// fails, or that the deadline leaves unstarted, marks its accounts down;
-// the other batches' accounts are still served.
-func (e *Exporter) fetch(ctx context.Context, a *app, done batchDone) *appResult {
+// partial is a copy of what has arrived so far, for a scrape whose
+// deadline comes before the fetch is done: the accounts of finished
+// batches, the others down, and the app not up.
+func (r *appResult) partial(took time.Duration) *appResult {
+	out := &appResult{accounts: make([]accountResult, len(r.accounts)), duration: took}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lo := 0
+	for i, done := range r.batchDone {
+		if done {
+			copy(out.accounts[lo:r.batchEnd[i]], r.accounts[lo:r.batchEnd[i]])
+		}
+		lo = r.batchEnd[i]
+	}
+	return out
+}
+
+// fetch queries every batch of the app into res, concurrency at a time. A
+// batch that fails, or that the deadline leaves unstarted, keeps its
+// accounts down; the other batches' accounts are still served.
+func (e *Exporter) fetch(ctx context.Context, a *app, res *appResult) {
 	start := time.Now()
-	res := &appResult{accounts: make([]accountResult, len(a.cfg.Accounts)), ok: true}
 	var (
 		wg  sync.WaitGroup
-		mu  sync.Mutex // guards res.ok
 		sem = make(chan struct{}, a.cfg.Concurrency)
 	)
-	fail := func() {
-		mu.Lock()
-		res.ok = false
-		mu.Unlock()
+	finish := func(i int, ok bool) {
+		res.mu.Lock()
+		res.batchDone[i] = true
+		res.ok = res.ok && ok
+		res.mu.Unlock()
 	}
 	offset := 0
 	for i, batch := range a.batches {
@@ -57,28 +86,16 @@ func (e *Exporter) fetch(ctx context.Context, a *app, done batchDone) *appResult
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			// No time left to start this batch: its accounts stay down.
-			fail()
-		} else {
-			wg.Go(func() {
-				ok := e.fetchBatch(ctx, a, i, batch, res.accounts[lo:hi])
-				<-sem // before handing over, so a slow consumer holds no slot
-				if !ok {
-					fail()
-				}
-				if done != nil {
-					done(res, lo, hi)
-				}
-			})
+			finish(i, false) // no time left to start this batch: its accounts stay down
 			continue
 		}
-		if done != nil {
-			done(res, lo, hi)
-		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			finish(i, e.fetchBatch(ctx, a, i, batch, res.accounts[lo:hi]))
+		})
 	}
 	wg.Wait()
 	res.duration = time.Since(start)
-	return res
 }
 
 // fetchBatch fills out for one batch and reports whether the call was
@@ -147,11 +164,8 @@ func (s scrape) Collect(ch chan<- prometheus.Metric) {
 	var wg sync.WaitGroup
 	for _, a := range s.apps {
 		wg.Go(func() {
-			stream := func(r *appResult, lo, hi int) { emitAccounts(ch, a, r, lo, hi) }
-			r, streamed := s.e.result(s.ctx, a, stream)
-			if !streamed {
-				emitAccounts(ch, a, r, 0, len(r.accounts))
-			}
+			r := s.e.result(s.ctx, a)
+			emitAccounts(ch, a, r, 0, len(r.accounts))
 			emitApp(ch, a, r)
 		})
 	}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -9,7 +10,9 @@ import (
 // Two Prometheus servers of an HA pair, or /metrics and /probe at once,
 // often scrape the same app at the same moment. They share one fetch, so
 // the API quota is spent once; with cache_ttl, a complete result is reused
-// for that long.
+// for that long. Sharing must never make a scrape worse than it would be
+// alone: the fetch runs until the latest deadline of the scrapes waiting
+// on it, and each scrape leaves at its own deadline with what has arrived.
 
 // share is an app's in-flight fetch and its last complete result.
 type share struct {
@@ -19,92 +22,160 @@ type share struct {
 	cachedAt time.Time
 }
 
-// flight is one fetch that concurrent scrapes wait on. It runs under its
-// starter's deadline, and is cancelled once its starter and every scrape
-// that joined it have gone (hung up, timed out, or shut down).
+// flight is one fetch that concurrent scrapes wait on.
 type flight struct {
-	done chan struct{} // closed when res is set
+	ctx  *flightCtx
 	res  *appResult
+	done chan struct{} // closed when res is complete
 
-	// guarded by share.mu
-	joiners   int
-	ownerGone bool
-	cancel    context.CancelFunc
+	waiters int // guarded by share.mu
 }
 
-// leave records that a waiter went away; the last one out cancels.
-func (f *flight) leave(owner bool) {
-	if owner {
-		f.ownerGone = true
-	} else {
-		f.joiners--
-	}
-	if f.ownerGone && f.joiners == 0 {
-		f.cancel()
-	}
+// flightGrace is how long a scrape whose deadline ends its fetch waits for
+// the fetch to wind up.
+const flightGrace = 100 * time.Millisecond
+
+// errAbandoned cancels a fetch whose every scrape went away before its
+// deadline (hung up, or the exporter is shutting down): not an API timeout.
+var errAbandoned = errors.New("every scrape waiting on the fetch went away")
+
+// flightCtx is a fetch's context. Its deadline is the latest of the
+// scrapes waiting on the fetch, and moves later when a scrape with a later
+// deadline joins; it has none while one of them has none.
+type flightCtx struct {
+	context.Context
+	cancel context.CancelCauseFunc
+
+	mu       sync.Mutex
+	deadline time.Time // zero: none
+	timer    *time.Timer
 }
 
-// result returns the app's data for one scrape. The scrape that starts a
-// fetch waits for it (the fetch ends by that scrape's deadline) and is told
-// of each batch as it completes (streamed is then true); a scrape that joins
-// one waits at most until its own deadline, and otherwise reports the app as
-// failed.
-func (e *Exporter) result(ctx context.Context, a *app, done batchDone) (res *appResult, streamed bool) {
+func newFlightCtx(parent context.Context) *flightCtx {
+	base, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	c := &flightCtx{Context: base, cancel: cancel}
+	if dl, ok := parent.Deadline(); ok {
+		c.deadline = dl
+		c.timer = time.AfterFunc(time.Until(dl), func() { cancel(context.DeadlineExceeded) })
+	}
+	return c
+}
+
+// Deadline is the current deadline; a later joiner may still move it.
+func (c *flightCtx) Deadline() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deadline, !c.deadline.IsZero()
+}
+
+// extend moves the deadline to dl (has false: none) if that is later. It
+// reports false when the fetch has already ended or been cut off.
+func (c *flightCtx) extend(dl time.Time, has bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Err() != nil {
+		return false
+	}
+	switch {
+	case c.deadline.IsZero():
+	case !has:
+		if !c.timer.Stop() {
+			return false
+		}
+		c.deadline = time.Time{}
+	case dl.After(c.deadline):
+		if !c.timer.Stop() {
+			return false // it fired while we looked
+		}
+		c.deadline = dl
+		c.timer.Reset(time.Until(dl))
+	}
+	return true
+}
+
+func (c *flightCtx) stop() {
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	c.cancel(context.Canceled)
+}
+
+// result returns the app's data for one scrape: a cached result, the
+// result of the fetch in flight (whose deadline it extends to its own), or
+// of a fetch it starts. At its own deadline it leaves with the accounts of
+// the batches done by then, the others down.
+func (e *Exporter) result(ctx context.Context, a *app) *appResult {
 	start := time.Now()
+	dl, hasDL := ctx.Deadline()
 	a.share.mu.Lock()
 	if ttl := a.cfg.CacheTTL; ttl > 0 && a.share.cached != nil && start.Sub(a.share.cachedAt) < ttl {
 		r := a.share.cached
 		a.share.mu.Unlock()
-		return r, false
+		return r
 	}
-	if f := a.share.current; f != nil {
-		f.joiners++
-		a.share.mu.Unlock()
+	f := a.share.current
+	if f == nil || !f.ctx.extend(dl, hasDL) {
+		f = &flight{ctx: newFlightCtx(ctx), res: newResult(a), done: make(chan struct{})}
+		a.share.current = f
+		go e.run(a, f)
+	}
+	f.waiters++
+	a.share.mu.Unlock()
+
+	var res *appResult
+	select {
+	case <-f.done:
+		res = f.res
+	case <-ctx.Done():
+		// A fetch that ends at this scrape's deadline too (it has no later
+		// scrape to serve) winds up within moments: its cut calls then show
+		// in this scrape's counters. The timeout offset pays for the wait.
+		wait := time.Duration(0)
+		if fdl, ok := f.ctx.Deadline(); ok && hasDL && !fdl.After(dl) {
+			wait = flightGrace
+		}
+		grace := time.NewTimer(wait)
+		defer grace.Stop()
 		select {
 		case <-f.done:
 			res = f.res
-		case <-ctx.Done():
-			res = failedResult(a, time.Since(start))
+		case <-grace.C:
+			res = f.res.partial(time.Since(start))
 		}
-		a.share.mu.Lock()
-		f.leave(false)
-		a.share.mu.Unlock()
-		return res, false
 	}
-
-	// The fetch keeps this scrape's deadline but not its cancellation: if
-	// this scraper hangs up, the scrapes that joined still get their data;
-	// only when they are gone too is it cancelled.
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	if dl, ok := ctx.Deadline(); ok {
-		var cancelDL context.CancelFunc
-		fctx, cancelDL = context.WithDeadline(fctx, dl)
-		defer cancelDL()
-	}
-	f := &flight{done: make(chan struct{}), cancel: cancel}
-	a.share.current = f
-	a.share.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() {
-		a.share.mu.Lock()
-		f.leave(true)
-		a.share.mu.Unlock()
-	})
-	defer stop()
-	res = e.fetch(fctx, a, done)
 
 	a.share.mu.Lock()
-	a.share.current = nil
-	if res.ok && a.cfg.CacheTTL > 0 {
-		a.share.cached, a.share.cachedAt = res, time.Now()
+	f.waiters--
+	if f.waiters == 0 {
+		select {
+		case <-f.done:
+		default:
+			// The last scrape is gone: a deadline that passed is an API
+			// timeout; a hang-up or a shutdown is not.
+			cause := errAbandoned
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				cause = context.DeadlineExceeded
+			}
+			f.ctx.cancel(cause)
+		}
 	}
 	a.share.mu.Unlock()
-	f.res = res
-	close(f.done)
-	return res, true
+	return res
 }
 
-// failedResult marks every account of the app down, fetching nothing.
-func failedResult(a *app, took time.Duration) *appResult {
-	return &appResult{accounts: make([]accountResult, len(a.cfg.Accounts)), duration: took}
+// run fetches for a flight and publishes the result.
+func (e *Exporter) run(a *app, f *flight) {
+	defer f.ctx.stop()
+	e.fetch(f.ctx, a, f.res)
+	a.share.mu.Lock()
+	if a.share.current == f {
+		a.share.current = nil
+	}
+	if f.res.ok && a.cfg.CacheTTL > 0 {
+		a.share.cached, a.share.cachedAt = f.res, time.Now()
+	}
+	a.share.mu.Unlock()
+	close(f.done)
 }
