@@ -598,7 +598,9 @@ func TestShortScrapeDoesNotCutLongJoiner(t *testing.T) {
 	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1; a.Timeout = 10 * time.Second })
 	r.simApp.SetFaults(simulator.Faults{Latency: 700 * time.Millisecond})
 	short := make(chan families, 1)
-	go func() { short <- r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"}) }()
+	go func() {
+		short <- r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
+	}()
 	testutil.WaitFor(t, 5*time.Second, "for the short scrape's first call", func() bool { return r.simApp.Stats().Calls > 0 })
 	long := r.scrape(t, "/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "30"})
 	if v, _ := long.value("tencentchat_up", nil); v != 1 {
