@@ -271,7 +271,9 @@ func TestScrapeTimeout(t *testing.T) {
 		{"", 500 * time.Millisecond, 9500 * time.Millisecond},
 		{"10", 500 * time.Millisecond, 9500 * time.Millisecond},
 		{"2.5", 500 * time.Millisecond, 2 * time.Second},
-		{"0.6", 500 * time.Millisecond, 300 * time.Millisecond},
+		{"0.6", 500 * time.Millisecond, 500 * time.Millisecond}, // raised to 1 s, then halved
+		{"1e-7", 500 * time.Millisecond, 500 * time.Millisecond},
+		{"1", 0, time.Second},
 		{"garbage", 0, 10 * time.Second},
 		{"-3", 0, 10 * time.Second},
 		{"0", 0, 10 * time.Second},
@@ -284,7 +286,8 @@ func TestScrapeTimeout(t *testing.T) {
 		if c.header != "" {
 			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", c.header)
 		}
-		if got := scrapeTimeout(req, c.offset); got != c.want {
+		timeout, _ := prometheusTimeout(req)
+		if got := effectiveTimeout(timeout, c.offset); got != c.want {
 			t.Errorf("header %q offset %v: %v, want %v", c.header, c.offset, got, c.want)
 		}
 	}

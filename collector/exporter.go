@@ -34,6 +34,8 @@ type Exporter struct {
 
 	state atomic.Pointer[state]
 
+	tinyTimeoutLogged atomic.Bool
+
 	reloadMu      sync.Mutex // serialises reloads
 	reloadOK      atomic.Bool
 	reloadSuccess atomic.Int64 // Unix seconds

@@ -14,16 +14,24 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Scrape timeout bounds. Without the header, Prometheus' own default
 // scrape_timeout (10 s) is assumed; a header beyond maxTimeout is clipped so
-// a typo cannot keep API calls running for hours.
+// a typo cannot keep API calls running for hours, and one below minTimeout
+// raised, so a typo cannot mark every healthy app down without a call.
 const (
 	defaultTimeout = 10 * time.Second
+	minTimeout     = time.Second
 	maxTimeout     = 5 * time.Minute
 	maxTargetLen   = 256
 )
+
+// MaxScrapeTimeout is the longest a scrape may take, for the server's
+// write timeout.
+const MaxScrapeTimeout = maxTimeout
 
 // target finds an app by name or SDKAppID, for /probe.
 func (e *Exporter) target(t string) *app {
@@ -45,6 +53,9 @@ type HandlerOpts struct {
 	// TimeoutOffset is subtracted from Prometheus' scrape timeout so the
 	// answer is on the wire before Prometheus gives up.
 	TimeoutOffset time.Duration
+	// Limit bounds the scrapes that run at once, /metrics and /probe
+	// together; nil for no bound.
+	Limit *RequestLimit
 	// Static collectors are added to every /metrics scrape: the exporter's
 	// own go, process, build and reload metrics. They are registered in the
 	// scrape's registry rather than gathered beside it, since
@@ -52,15 +63,25 @@ type HandlerOpts struct {
 	Static []prometheus.Collector
 }
 
+// RequestLimit bounds concurrent scrapes: each holds its series, some
+// 4 KiB per account, while it gathers and encodes them.
+type RequestLimit struct {
+	slots chan struct{}
+}
+
+// NewRequestLimit returns a limit of n concurrent scrapes; n <= 0 is no
+// limit (nil).
+func NewRequestLimit(n int) *RequestLimit {
+	if n <= 0 {
+		return nil
+	}
+	return &RequestLimit{slots: make(chan struct{}, n)}
+}
+
 // MetricsHandler serves every app's metrics plus opts.Static.
 func (e *Exporter) MetricsHandler(opts HandlerOpts) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, opts.TimeoutOffset))
-		defer cancel()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(opts.Static...)
-		reg.MustRegister(scrape{e: e, ctx: ctx, apps: e.state.Load().apps})
-		e.serve(w, r, reg)
+		e.serveScrape(w, r, opts, e.state.Load().apps, opts.Static)
 	})
 }
 
@@ -84,16 +105,55 @@ func (e *Exporter) ProbeHandler(opts HandlerOpts) http.Handler {
 				return
 			}
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, opts.TimeoutOffset))
-		defer cancel()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(scrape{e: e, ctx: ctx, apps: []*app{a}})
-		e.serve(w, r, reg)
+		e.serveScrape(w, r, opts, []*app{a}, nil)
 	})
 }
 
-func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer) {
-	promhttp.HandlerFor(g, promhttp.HandlerOpts{
+// serveScrape answers one scrape of apps. GET scrapes; HEAD answers the
+// headers without calling the API; anything else is 405. The whole answer
+// is bounded by Prometheus' timeout: the API calls stop at the timeout
+// less the offset, waiting for a slot counts against it, and writing stops
+// at the timeout itself (a client that does not read is cut off then).
+func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts HandlerOpts, apps []*app, static []prometheus.Collector) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodHead:
+		w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+		return
+	default:
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "only GET scrapes", http.StatusMethodNotAllowed)
+		return
+	}
+	timeout, clamped := prometheusTimeout(r)
+	if clamped && e.tinyTimeoutLogged.CompareAndSwap(false, true) {
+		level.Warn(e.logger).Log("msg", "scrape timeout header below the minimum; using the minimum (logged once)",
+			"header", r.Header.Get(timeoutHeader), "minimum", minTimeout)
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout))
+	ctx, cancel := context.WithTimeout(r.Context(), effectiveTimeout(timeout, opts.TimeoutOffset))
+	defer cancel()
+	if l := opts.Limit; l != nil {
+		select {
+		case l.slots <- struct{}{}:
+			defer func() { <-l.slots }()
+		case <-ctx.Done():
+			http.Error(w, fmt.Sprintf("too many concurrent scrapes (--web.max-requests=%d): none finished within this scrape's timeout", cap(l.slots)),
+				http.StatusServiceUnavailable)
+			return
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(static...)
+	reg.MustRegister(scrape{e: e, ctx: ctx, apps: apps})
+	mfs, err := reg.Gather()
+	if r.Context().Err() != nil {
+		// Shutting down (or the scraper hung up): what was gathered is
+		// cut short, and saying so beats serving every app as down.
+		http.Error(w, "scrape cancelled: the exporter is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	promhttp.HandlerFor(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, err }), promhttp.HandlerOpts{
 		ErrorLog:      promLogger{e.logger},
 		ErrorHandling: promhttp.ContinueOnError,
 		// Prometheus 3 may ask for OpenMetrics alone; without this it
@@ -110,17 +170,30 @@ func (p promLogger) Println(v ...any) {
 	level.Error(p.l).Log("msg", "serving metrics", "err", strings.TrimSpace(fmt.Sprintln(v...)))
 }
 
-// scrapeTimeout is Prometheus' X-Prometheus-Scrape-Timeout-Seconds less the
-// offset. A missing, unparsable or non-positive header falls back to the
-// default; an offset that would eat most of a short timeout is cut to half
-// of it, so a scrape always has some time and never outlives Prometheus.
-func scrapeTimeout(r *http.Request, offset time.Duration) time.Duration {
-	t := defaultTimeout
-	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 && !math.IsInf(s, 0) {
-			t = time.Duration(math.Min(s, maxTimeout.Seconds()) * float64(time.Second))
-		}
+const timeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// prometheusTimeout is Prometheus' scrape timeout from its header: the
+// default when the header is missing, unparsable or not positive; at least
+// minTimeout (clamped reports that it was raised), at most maxTimeout.
+func prometheusTimeout(r *http.Request) (t time.Duration, clamped bool) {
+	v := r.Header.Get(timeoutHeader)
+	if v == "" {
+		return defaultTimeout, false
 	}
+	s, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(s > 0) || math.IsInf(s, 0) {
+		return defaultTimeout, false
+	}
+	if s < minTimeout.Seconds() {
+		return minTimeout, true
+	}
+	return time.Duration(math.Min(s, maxTimeout.Seconds()) * float64(time.Second)), false
+}
+
+// effectiveTimeout is the time the API calls get: the timeout less the
+// offset, or half the timeout when the offset would eat more than that, so
+// a scrape always has some time and never outlives Prometheus.
+func effectiveTimeout(t, offset time.Duration) time.Duration {
 	if t-offset < t/2 {
 		return t / 2
 	}

@@ -104,6 +104,10 @@ func appConfig(name string, sdkappid uint64, endpoint string, accounts int) conf
 }
 
 func newRig(t *testing.T, accounts int, mod func(*config.App)) *rig {
+	return newRigOpts(t, accounts, mod, HandlerOpts{TimeoutOffset: 500 * time.Millisecond})
+}
+
+func newRigOpts(t *testing.T, accounts int, mod func(*config.App), opts HandlerOpts) *rig {
 	t.Helper()
 	r := &rig{sim: simulator.New(), logs: &testutil.Buffer{}}
 	leakWatch.mu.Lock()
@@ -138,7 +142,6 @@ func newRig(t *testing.T, accounts int, mod func(*config.App)) *rig {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	opts := HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Static: nil}
 	mux.Handle("/metrics", r.exp.MetricsHandler(opts))
 	mux.Handle("/probe", r.exp.ProbeHandler(opts))
 	r.srv = httptest.NewServer(mux)

@@ -133,7 +133,7 @@ func (e *Exporter) result(ctx context.Context, a *app) *appResult {
 		// scrape to serve) winds up within moments: its cut calls then show
 		// in this scrape's counters. The timeout offset pays for the wait.
 		wait := time.Duration(0)
-		if fdl, ok := f.ctx.Deadline(); ok && hasDL && !fdl.After(dl) {
+		if fdl, ok := f.ctx.Deadline(); ok && hasDL && !fdl.After(dl) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			wait = flightGrace
 		}
 		grace := time.NewTimer(wait)

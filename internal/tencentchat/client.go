@@ -394,6 +394,9 @@ func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int
 }
 
 func (c *Client) observe(a Attempt) {
+	if a.Reason == ReasonCanceled {
+		a.Reason = ReasonNone // a call made, and cut by the caller: not the API's failure
+	}
 	if c.opts.OnAttempt != nil {
 		c.opts.OnAttempt(a)
 	}
@@ -408,6 +411,9 @@ func badCompression(err error) bool {
 
 // classify tells a timeout from other network failures.
 func classify(ctx context.Context, err error) Reason {
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return ReasonCanceled
+	}
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return ReasonTimeout
 	}

@@ -20,6 +20,10 @@ const (
 	ReasonNetwork    Reason = "network"
 	ReasonHTTPStatus Reason = "http_status"
 	ReasonDecode     Reason = "decode"
+	// ReasonCanceled: the caller gave up before any deadline (it hung up,
+	// or the process is shutting down). Not the API's failure: observers
+	// see the call, without a reason.
+	ReasonCanceled Reason = "canceled"
 )
 
 // Error is a request-level failure: either the API answered with a non-zero

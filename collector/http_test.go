@@ -1,0 +1,125 @@
+package collector
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+// TestMethods: only GET scrapes. HEAD answers without calling the API;
+// other methods get 405 and an Allow header.
+func TestMethods(t *testing.T) {
+	r := newRig(t, 5, nil)
+	for _, path := range []string{"/metrics", "/probe?target=main"} {
+		for _, m := range []string{http.MethodHead, http.MethodPut, http.MethodPost, http.MethodOptions, http.MethodDelete} {
+			req, _ := http.NewRequest(m, r.srv.URL+path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			want := http.StatusMethodNotAllowed
+			if m == http.MethodHead {
+				want = http.StatusOK
+			}
+			if resp.StatusCode != want || (want == 405 && resp.Header.Get("Allow") != "GET, HEAD") {
+				t.Errorf("%s %s: %d (Allow %q), want %d", m, path, resp.StatusCode, resp.Header.Get("Allow"), want)
+			}
+		}
+	}
+	if c := r.simApp.Stats().Calls; c != 0 {
+		t.Fatalf("%d API calls for requests that are not GET", c)
+	}
+}
+
+// TestMaxRequests: with a limit of 1, a scrape that holds the slot makes a
+// short scrape answer 503 within its own deadline and a patient one wait
+// for the slot and succeed.
+func TestMaxRequests(t *testing.T) {
+	r := newRigOpts(t, 5, nil, HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: NewRequestLimit(1)})
+	r.simApp.SetFaults(simulator.Faults{Latency: time.Second})
+	var wg sync.WaitGroup
+	wg.Go(func() { r.get(t, "/metrics", map[string]string{timeoutHeader: "5"}) })
+	// The simulator has seen the first scrape's call: it holds the slot.
+	for r.simApp.Stats().Calls == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	status, body := r.get(t, "/probe?target=main", map[string]string{timeoutHeader: "1"})
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "--web.max-requests=1") {
+		t.Errorf("short scrape: %d %q, want 503 naming the flag", status, body)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the 503 came after %v, past Prometheus' 1 s", d)
+	}
+	status, _ = r.get(t, "/probe?target=main", map[string]string{timeoutHeader: "10"})
+	if status != 200 {
+		t.Errorf("patient scrape: %d, want 200 once the slot was free", status)
+	}
+	wg.Wait()
+}
+
+// TestTinyTimeoutHeader: a timeout header of 1e-7 is raised to the
+// minimum, so a healthy app is scraped, not marked down without a call;
+// the warning is logged once.
+func TestTinyTimeoutHeader(t *testing.T) {
+	r := newRig(t, 5, nil)
+	for range 2 {
+		f := r.scrape(t, "/metrics", map[string]string{timeoutHeader: "1e-7"})
+		if v, _ := f.value("tencentchat_up", nil); v != 1 {
+			t.Fatalf("tencentchat_up %v with a tiny timeout header", v)
+		}
+	}
+	if n := strings.Count(r.logs.String(), "below the minimum"); n != 1 {
+		t.Fatalf("warned %d times, want once:\n%s", n, r.logs.String())
+	}
+}
+
+// TestHangUpNotCountedAsTimeout: a scraper that hangs up cuts the API call
+// short; that is not the API's failure, and the counters say so.
+func TestHangUpNotCountedAsTimeout(t *testing.T) {
+	r := newRig(t, 5, func(a *config.App) { a.Timeout = 30 * time.Second })
+	r.simApp.SetFaults(simulator.Faults{Latency: 30 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+"/metrics", nil)
+	req.Header.Set(timeoutHeader, "60")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	for r.simApp.Stats().Calls == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	r.simApp.SetFaults(simulator.Faults{})
+	// The abandoned fetch winds up in the background; then a healthy scrape
+	// shows its call counted as a request and not as a failure.
+	a := r.exp.state.Load().apps[0]
+	testutil.WaitFor(t, 10*time.Second, "for the abandoned fetch to end", func() bool {
+		a.share.mu.Lock()
+		defer a.share.mu.Unlock()
+		return a.share.current == nil
+	})
+	f := r.scrape(t, "/metrics", nil)
+	if v, _ := f.value("tencentchat_api_requests_total", nil); v != 2 {
+		t.Fatalf("requests_total %v, want 2 (the cut call and the healthy one)", v)
+	}
+	for _, reason := range []string{"timeout", "network"} {
+		if v, _ := f.value("tencentchat_api_request_failures_total", map[string]string{"reason": reason}); v != 0 {
+			t.Errorf("failures{reason=%s} = %v after a hang-up, want 0", reason, v)
+		}
+	}
+}
