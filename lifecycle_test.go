@@ -77,7 +77,7 @@ func TestKeyRotation(t *testing.T) {
 	defer sim.Close()
 	const oldKey, newKey = "rotation-old-key-1234", "rotation-new-key-5678"
 	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: oldKey, Accounts: 3})
-	srv := newServer(t, sim)
+	srv := serveTest(t, sim)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "key.txt")
 	os.WriteFile(keyFile, []byte(oldKey), 0o600)
@@ -106,7 +106,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
-func newServer(t *testing.T, h http.Handler) string {
+func serveTest(t *testing.T, h http.Handler) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ type flags struct {
 	configFile, metricsPath, logLevel, logFormat string
 	configCheck, demo                            bool
 	timeoutOffset                                time.Duration
+	maxRequests                                  int
 	web                                          *web.FlagConfig
 }
 
@@ -117,6 +119,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 not).").BoolVar(&f.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	offset := app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout, so the answer arrives in time.").Default("0.5").Float64()
+	app.Flag("web.max-requests", "Maximum number of scrapes served at once (/metrics and /probe together); more wait within their timeout, then get 503. 0 means no limit.").Default("10").IntVar(&f.maxRequests)
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
 	app.Flag("demo", "Run on an embedded simulated API with a demo app of 50 living accounts; needs no configuration or credentials.").BoolVar(&f.demo)
@@ -130,6 +133,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	switch {
 	case *offset < 0:
 		return nil, errors.New("--timeout-offset must not be negative")
+	case f.maxRequests < 0:
+		return nil, errors.New("--web.max-requests must not be negative")
 	case !slices.Contains([]string{"debug", "info", "warn", "error"}, f.logLevel):
 		return nil, fmt.Errorf("--log.level must be debug, info, warn or error, got %q", f.logLevel)
 	case f.logFormat != "logfmt" && f.logFormat != "json":
@@ -187,6 +192,7 @@ func checkConfig(file string, load func() (*config.Config, error), stdout, stder
 func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config, error)) (*http.ServeMux, error) {
 	opts := collector.HandlerOpts{
 		TimeoutOffset: f.timeoutOffset,
+		Limit:         collector.NewRequestLimit(f.maxRequests),
 		Static: []prometheus.Collector{
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -231,12 +237,35 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 	return mux, nil
 }
 
+// Server timeouts. A scrape's own write deadline is Prometheus' timeout;
+// the server's bounds whatever else it serves. Idle keep-alive connections
+// are closed, so a client that opens thousands cannot exhaust the file
+// descriptors for long.
+const (
+	readTimeout  = 30 * time.Second
+	writeTimeout = collector.MaxScrapeTimeout + 10*time.Second
+	idleTimeout  = time.Minute
+)
+
+// newServer returns the exporter's HTTP server: requests live in ctx, and
+// its own errors (accept failures, TLS handshakes) go to the logger.
+func newServer(ctx context.Context, h http.Handler, logger log.Logger, idle time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idle,
+		ErrorLog:          stdlog.New(log.NewStdlibAdapter(level.Error(log.With(logger, "component", "http"))), "", 0),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+}
+
 // serve runs the server until ctx ends. Requests live in ctx, so SIGTERM
-// cancels in-flight scrapes at once: they answer with what they have and
-// the process exits promptly.
+// cancels in-flight scrapes at once: they answer 503 and the process
+// exits promptly.
 func serve(ctx context.Context, mux http.Handler, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) int {
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+	srv := newServer(ctx, mux, logger, idleTimeout)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

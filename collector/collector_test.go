@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -654,4 +655,28 @@ func liveAccounts(r *rig) int {
 		}
 	}
 	return n
+}
+
+// TestReloadStormCoalesced: 100 reloads asked for at once run a few loads,
+// each request getting the outcome of the one it waited on.
+func TestReloadStormCoalesced(t *testing.T) {
+	r := newRig(t, 5, nil)
+	var loads atomic.Int32
+	load := func() (*config.Config, error) {
+		loads.Add(1)
+		time.Sleep(100 * time.Millisecond)
+		return r.cfg, nil
+	}
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if err := r.exp.Reload(load); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := loads.Load(); n < 1 || n > 10 {
+		t.Fatalf("%d loads for 100 reloads asked at once", n)
+	}
 }

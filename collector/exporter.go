@@ -12,11 +12,15 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
+
+// minIdleConns is the idle pool a small configuration gets.
+const minIdleConns = 32
 
 // Fields are the only fields the exporter asks for (ResponseFilter): the
 // ones it exports, so the answer stays small.
@@ -30,13 +34,16 @@ func Fields() []tencentchat.Field {
 // half of two.
 type Exporter struct {
 	logger log.Logger
-	http   *http.Client
+
+	applyMu   sync.Mutex   // serialises ApplyConfig; guards http and idleConns
+	http      *http.Client // shared by the apps' clients; replaced by a larger one when needed
+	idleConns int          // its idle connections per host
 
 	state atomic.Pointer[state]
 
 	tinyTimeoutLogged atomic.Bool
 
-	reloadMu      sync.Mutex // serialises reloads
+	reloads       singleflight.Group
 	reloadOK      atomic.Bool
 	reloadSuccess atomic.Int64 // Unix seconds
 }
@@ -61,7 +68,7 @@ type app struct {
 
 // New returns an Exporter with no apps; give it some with ApplyConfig.
 func New(logger log.Logger) *Exporter {
-	e := &Exporter{logger: logger, http: tencentchat.DefaultHTTPClient()}
+	e := &Exporter{logger: logger, http: tencentchat.NewHTTPClient(minIdleConns), idleConns: minIdleConns}
 	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}})
 	return e
 }
@@ -70,7 +77,21 @@ func New(logger log.Logger) *Exporter {
 // the end, so a failure leaves the running configuration untouched. A
 // configuration applied is a successful load for the reload metrics.
 func (e *Exporter) ApplyConfig(cfg *config.Config) error {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
 	old := e.state.Load()
+	// Enough idle connections for every app's concurrent calls to reuse
+	// theirs, were all apps on one API host: with 500 apps a pool of 32
+	// made each scrape open some 470 new connections.
+	need := 0
+	for _, ac := range cfg.Apps {
+		need += ac.Concurrency
+	}
+	if need > e.idleConns {
+		prev := e.http
+		e.http, e.idleConns = tencentchat.NewHTTPClient(need), need
+		defer prev.CloseIdleConnections()
+	}
 	next := &state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}}
 	for _, ac := range cfg.Apps {
 		a, err := e.newApp(ac, old)
@@ -126,4 +147,8 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 }
 
 // Close releases the idle API connections.
-func (e *Exporter) Close() { e.http.CloseIdleConnections() }
+func (e *Exporter) Close() {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	e.http.CloseIdleConnections()
+}

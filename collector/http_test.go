@@ -2,13 +2,19 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
@@ -122,4 +128,55 @@ func TestHangUpNotCountedAsTimeout(t *testing.T) {
 			t.Errorf("failures{reason=%s} = %v after a hang-up, want 0", reason, v)
 		}
 	}
+}
+
+// TestConnectionsReused: with 50 apps on one API host, a second scrape
+// opens no new connection: the idle pool holds every app's.
+func TestConnectionsReused(t *testing.T) {
+	sim := simulator.New()
+	defer sim.Close()
+	var opened atomic.Int32
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	cfg := &config.Config{}
+	for i := range 50 {
+		id := uint64(testApp + i)
+		sim.AddApp(simulator.AppConfig{SDKAppID: id, Identifier: testAdmin, SecretKey: testKey, Accounts: 2})
+		a := appConfig(fmt.Sprintf("app%d", i), id, srv.URL, 2)
+		a.Concurrency = 1
+		cfg.Apps = append(cfg.Apps, a)
+	}
+	e := New(log.NewNopLogger())
+	defer e.Close()
+	if err := e.ApplyConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(scrape{e: e, ctx: context.Background(), apps: e.state.Load().apps})
+	// The first scrape opens one connection per app. A later one opens
+	// none once the transport has put the first's back in its pool, which
+	// it does in the background: a few tries, a moment apart, must see a
+	// scrape open none. A pool smaller than 50 never can.
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	var fresh []int32
+	for range 5 {
+		time.Sleep(200 * time.Millisecond)
+		before := opened.Load()
+		if _, err := reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+		fresh = append(fresh, opened.Load()-before)
+		if fresh[len(fresh)-1] == 0 {
+			return
+		}
+	}
+	t.Fatalf("every later scrape opened new connections: %v", fresh)
 }

@@ -9,10 +9,15 @@ import (
 
 // Reload loads a configuration with load and applies it, recording the
 // outcome in the reload metrics. On failure the running configuration
-// keeps serving.
+// keeps serving. A reload asked for while one runs waits for that one's
+// outcome and shares it, so a storm of SIGHUPs or POSTs runs a few
+// reloads, not one per request.
 func (e *Exporter) Reload(load func() (*config.Config, error)) error {
-	e.reloadMu.Lock()
-	defer e.reloadMu.Unlock()
+	_, err, _ := e.reloads.Do("reload", func() (any, error) { return nil, e.reload(load) })
+	return err
+}
+
+func (e *Exporter) reload(load func() (*config.Config, error)) error {
 	cfg, err := load()
 	if err == nil {
 		err = e.ApplyConfig(cfg)

@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -256,10 +258,19 @@ func Parse(raw []byte, file string) (*Config, []string, error) {
 			return fail("%s: sdkappid: %d is configured twice", where, app.SDKAppID)
 		}
 		names[app.Name], ids[app.SDKAppID] = true, true
+		cfg.Apps = append(cfg.Apps, app)
 		for _, w := range warns {
 			warnings = append(warnings, fmt.Sprintf("%s: %s: %s", file, where, w))
 		}
-		cfg.Apps = append(cfg.Apps, app)
+	}
+	// /probe?target= takes a name or an SDKAppID: an app named like
+	// another app's SDKAppID would make the target ambiguous.
+	for _, a := range cfg.Apps {
+		for _, b := range cfg.Apps {
+			if a.SDKAppID != b.SDKAppID && a.Name == strconv.FormatUint(b.SDKAppID, 10) {
+				return fail("app %q: name: is the SDKAppID of app %q, so /probe?target=%s would be ambiguous", a.Name, b.Name, a.Name)
+			}
+		}
 	}
 	return cfg, warnings, nil
 }
@@ -440,20 +451,36 @@ func unwrapPathErr(name string, err error) error {
 }
 
 // checkEndpoint accepts http and https base URLs without query or user info.
+// Its errors show the URL without user info or query values: a proxy URL
+// with a password must not reach --config.check, the log or /-/reload.
 func checkEndpoint(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("invalid URL %q", raw)
+		return "", fmt.Errorf("invalid URL %q", RedactURL(raw))
 	}
+	shown := RedactURL(raw)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("%q: scheme must be http or https", raw)
+		return "", fmt.Errorf("%q: scheme must be http or https", shown)
 	case u.Host == "":
-		return "", fmt.Errorf("%q: no host", raw)
+		return "", fmt.Errorf("%q: no host", shown)
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("%q: must not carry user info, a query or a fragment", raw)
+		return "", fmt.Errorf("%q: must not carry user info, a query or a fragment", shown)
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// userinfo matches the user info of a URL, even one url.Parse refuses.
+var userinfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
+
+// RedactURL returns raw with its user info replaced and its query and
+// fragment values dropped, for printing an endpoint.
+func RedactURL(raw string) string {
+	out := userinfo.ReplaceAllString(raw, "${1}<redacted>@")
+	if i := strings.IndexAny(out, "?#"); i >= 0 {
+		out = out[:i+1] + "<redacted>"
+	}
+	return out
 }
 
 func readAccounts(path string) ([]string, error) {
@@ -492,7 +519,17 @@ const (
 	maxAccountsFile = 16 << 20
 )
 
+// readLimited reads a regular file of at most limit bytes. Anything else
+// is refused before it is opened: a FIFO would block the load (and every
+// reload after it) forever, a device could be endless.
 func readLimited(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -506,6 +543,20 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
 	return raw, nil
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return m.Type().String()
 }
 
 func dirOf(file string) string {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -90,6 +91,12 @@ func TestBroken(t *testing.T) {
 	// A directory cannot be read as a file, even by root (who reads 0o000).
 	unreadable := filepath.Join(dir, "unreadable")
 	os.Mkdir(unreadable, 0o700)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bigKey := filepath.Join(dir, "big-key")
+	os.WriteFile(bigKey, []byte(strings.Repeat("k", 5000)), 0o600)
 	badUTF8 := filepath.Join(dir, "bad-utf8.txt")
 	os.WriteFile(badUTF8, []byte("@TOA#_ok\n# a comment\n\n@TOA#_caf\xe9\n"), 0o600)
 	spaced := filepath.Join(dir, "spaced.txt")
@@ -137,11 +144,16 @@ func TestBroken(t *testing.T) {
 		{"missing secret", app("    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file, secret_key_env, secret_key", "exactly one"}},
 		{"two secrets", app("    secret_key: k\n    secret_key_env: TCE_KEY\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "exactly one"}},
 		{"missing secret file", app("    secret_key_file: /nonexistent/key\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "/nonexistent/key", "no such file"}},
-		{"unreadable secret file", app("    secret_key_file: " + unreadable + "\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "is a directory"}},
+		{"unreadable secret file", app("    secret_key_file: " + unreadable + "\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "not a regular file (a directory)"}},
 		{"empty secret env", app("    secret_key_env: TCE_EMPTY\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_env", "TCE_EMPTY"}},
 		{"missing accounts file", withKey("    accounts_file: /nonexistent/accts\n"), []string{`app "prod"`, "accounts_file", "no such file"}},
-		{"secret file is a device", app("    secret_key_file: /dev/zero\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "larger than 4096 bytes"}},
-		{"accounts file is a device", withKey("    accounts_file: /dev/zero\n"), []string{`app "prod"`, "accounts_file", "larger than"}},
+		{"secret file is a device", app("    secret_key_file: /dev/zero\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "not a regular file (a device)"}},
+		{"secret file is a FIFO", app("    secret_key_file: " + fifo + "\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "not a regular file (a named pipe)"}},
+		{"secret file too large", app("    secret_key_file: " + bigKey + "\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "secret_key_file", "larger than 4096 bytes"}},
+		{"accounts file is a device", withKey("    accounts_file: /dev/zero\n"), []string{`app "prod"`, "accounts_file", "not a regular file"}},
+		{"endpoint with a password", withKey("    endpoint: 'http://user:hunter2@proxy.example/x?token=s3cr3t'\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "endpoint", "<redacted>@proxy.example", "user info"}},
+		{"endpoint with a password, unparsable", withKey("    endpoint: 'http://user:hunter2@[::1/x?token=s3cr3t'\n    accounts: ['@TOA#_a']\n"), []string{`app "prod"`, "endpoint", "invalid URL"}},
+		{"name is another app's SDKAppID", ok + "  - {name: '1400000000', sdkappid: 2, identifier: a, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{`app "1400000000"`, "ambiguous"}},
 		{"no accounts", withKey(""), []string{`app "prod"`, "accounts: none"}},
 		{"bad region", strings.Replace(ok, "region: china", "region: mars", 1), []string{`app "prod"`, "region", "mars", "singapore"}},
 		{"no region", "apps:\n  - {name: x, sdkappid: 2, identifier: a, secret_key: k, accounts: ['@TOA#_a']}\n", []string{`app "x"`, "region: missing"}},
@@ -166,6 +178,9 @@ func TestBroken(t *testing.T) {
 				t.Fatal("accepted")
 			}
 			msg := err.Error()
+			if strings.Contains(msg, "hunter2") || strings.Contains(msg, "s3cr3t") {
+				t.Errorf("error shows a credential: %q", msg)
+			}
 			if strings.Contains(msg, "\n") {
 				t.Errorf("error spans lines: %q", msg)
 			}

@@ -82,7 +82,7 @@ func New(opts Options) (*Client, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = DefaultHTTPClient()
+		hc = NewHTTPClient(32)
 	}
 	return &Client{
 		opts:                 opts,
@@ -97,13 +97,14 @@ func New(opts Options) (*Client, error) {
 	}, nil
 }
 
-// DefaultHTTPClient returns a client with keep-alive connection reuse sized
-// for a few concurrent calls per app. Redirects are refused: following one
-// would resend the UserSig to wherever it points.
-func DefaultHTTPClient() *http.Client {
+// NewHTTPClient returns a client that keeps up to idlePerHost connections
+// per API host alive between scrapes: a steady scrape then reuses them
+// instead of paying a TLS handshake for each call. Redirects are refused:
+// following one would resend the UserSig to wherever it points.
+func NewHTTPClient(idlePerHost int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 32
-	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = idlePerHost
+	t.MaxIdleConns = idlePerHost
 	return &http.Client{
 		Transport: t,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
