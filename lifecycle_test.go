@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,12 +11,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,12 +27,14 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/go-kit/log"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
 // TestSIGTERMDuringScrape: a scrape waiting on a slow API does not hold
-// the process: SIGTERM ends it with status 0 within seconds.
+// the process: SIGTERM ends it with status 0 within seconds, and the cut
+// scrape answers 503 rather than 200 with every app down.
 func TestSIGTERMDuringScrape(t *testing.T) {
 	app, endpoint, _ := simServer(t, 10)
 	app.SetFaults(simulator.Faults{Latency: 20 * time.Second})
@@ -39,15 +44,17 @@ func TestSIGTERMDuringScrape(t *testing.T) {
 	writeConfig(t, cfg, endpoint, 10)
 	p := start(t, "--config.file="+cfg)
 
-	scraped := make(chan error, 1)
+	scraped := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", "http://"+p.addr+"/metrics", nil)
 		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "60")
 		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
+		if err != nil {
+			scraped <- 0
+			return
 		}
-		scraped <- err
+		resp.Body.Close()
+		scraped <- resp.StatusCode
 	}()
 	time.Sleep(500 * time.Millisecond) // the scrape is waiting on the API
 	sent := time.Now()
@@ -64,9 +71,100 @@ func TestSIGTERMDuringScrape(t *testing.T) {
 		t.Fatal("still running 10s after SIGTERM")
 	}
 	select {
-	case <-scraped:
+	case status := <-scraped:
+		if status != http.StatusServiceUnavailable {
+			t.Errorf("the cut scrape answered %d, want 503", status)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the in-flight scrape never ended")
+	}
+}
+
+// TestSIGHUPDuringStartup: a SIGHUP while the configuration is still
+// loading is a reload, not Go's default exit (status 129).
+func TestSIGHUPDuringStartup(t *testing.T) {
+	_, endpoint, _ := simServer(t, 10)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	// 300,000 accounts take a while to load: the signals land in that.
+	var ids strings.Builder
+	for i := range 300_000 {
+		fmt.Fprintf(&ids, "@TOA#_startup%07d\n", i)
+	}
+	os.WriteFile(filepath.Join(dir, "accounts.txt"), []byte(ids.String()), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	os.WriteFile(cfg, []byte("apps:\n  - {name: prod, sdkappid: 1400000000, identifier: administrator, secret_key_file: key.txt, endpoint: '"+
+		endpoint+"', accounts_file: accounts.txt}\n"), 0o600)
+	addr := testutil.FreeAddr(t)
+	cmd := exec.Command(binary, "--config.file="+cfg, "--web.listen-address="+addr)
+	var logs testutil.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	healthy := func() bool {
+		resp, err := http.Get("http://" + addr + "/-/healthy")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}
+	// Wait for the process to be running Go code (it has logged), then
+	// signal it until it serves.
+	testutil.WaitFor(t, 10*time.Second, "for the first log line", func() bool { return logs.String() != "" })
+	sent := 0
+	for deadline := time.Now().Add(30 * time.Second); !healthy(); sent++ {
+		select {
+		case err := <-exited:
+			t.Fatalf("exited during start-up after %d SIGHUPs: %v\n%s", sent, err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving after 30 s:\n%s", logs.String())
+		}
+		cmd.Process.Signal(syscall.SIGHUP)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if sent == 0 {
+		t.Fatal("the configuration loaded before any SIGHUP was sent: the test proves nothing")
+	}
+	testutil.WaitFor(t, 20*time.Second, "for the queued reload", func() bool {
+		return strings.Count(logs.String(), "configuration loaded") >= 1
+	})
+	t.Logf("%d SIGHUPs during start-up", sent)
+}
+
+// TestIdleConnectionsClosed: the server closes keep-alive connections left
+// idle, so a client holding thousands cannot exhaust the descriptors.
+func TestIdleConnectionsClosed(t *testing.T) {
+	srv := newServer(context.Background(), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }),
+		log.NewNopLogger(), 300*time.Millisecond)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	// Idle now: the server must close it (read sees EOF) soon after 300 ms.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection not closed by the server: %v", err)
 	}
 }
 
@@ -331,4 +429,147 @@ func TestReloadSignalsDuringScrapes(t *testing.T) {
 		// is the designed behaviour; it must never reach a scrape.
 		t.Logf("some reloads saw a half-written file and were refused")
 	}
+}
+
+// TestEndpointCredentialsNotEchoed: an endpoint with a password and a
+// query token is refused, and neither appears in --config.check's output
+// nor in the answer to POST /-/reload.
+func TestEndpointCredentialsNotEchoed(t *testing.T) {
+	_, endpoint, _ := simServer(t, 5)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, endpoint, 5)
+	p := start(t, "--config.file="+cfg)
+	bad := strings.Replace(endpoint, "http://", "http://user:hunter2@", 1) + "/x?token=s3cr3t"
+	writeConfig(t, cfg, bad, 5)
+	out, _ := exec.Command(binary, "--config.file="+cfg, "--config.check").CombinedOutput()
+	status, body := p.post(t, "/-/reload")
+	for what, text := range map[string]string{"--config.check": string(out), "POST /-/reload": body, "the log": p.logs()} {
+		if strings.Contains(text, "hunter2") || strings.Contains(text, "s3cr3t") {
+			t.Errorf("%s shows a credential: %s", what, text)
+		}
+	}
+	if status != http.StatusBadRequest || !strings.Contains(body, "<redacted>") || !strings.Contains(string(out), "user info") {
+		t.Errorf("reload %d %q; check %q", status, body, out)
+	}
+}
+
+// TestSlowReadersReleased: clients that ask for a big scrape and never
+// read are cut off at their scrape timeout, so they cannot hold the
+// exporter's memory or connections.
+func TestSlowReadersReleased(t *testing.T) {
+	_, endpoint, _ := simServer(t, 5000)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, endpoint, 5000)
+	p := start(t, "--config.file="+cfg)
+	var conns []net.Conn
+	for range 5 {
+		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			// A tiny receive window, so the server's writes block soon.
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+		}}
+		conn, err := d.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 2\r\n\r\n")
+		conns = append(conns, conn)
+	}
+	// Past the 2 s timeout the server gives up writing and closes: reading
+	// now drains what was sent and then ends. A server that kept writing
+	// would keep the reads going without end.
+	time.Sleep(3 * time.Second)
+	for i, conn := range conns {
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		n, err := io.Copy(io.Discard, conn)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("client %d: still open 20 s after its timeout (%d bytes read)", i, n)
+		}
+	}
+}
+
+// TestConcurrentScrapeLoad: 50 scrapes of 10,000 accounts at once. With
+// --web.max-requests at its default, each answers (200, or 503 when no
+// slot came free in time) before Prometheus' timeout, and the process's
+// peak RSS stays under the bound the README states. Unbounded, 200 such
+// scrapes took 2.75 GB and answered after 90 s.
+func TestConcurrentScrapeLoad(t *testing.T) {
+	const accounts, scrapes, timeout = 10_000, 50, 10 * time.Second
+	const rssBound = 600 << 20
+	_, endpoint, _ := simServer(t, accounts)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, endpoint, accounts)
+	p := start(t, "--config.file="+cfg)
+	alone := testutil.Measure(1, func() { p.get(t, "/metrics") })
+	// The answer is due by the timeout; the slack is what this machine, as
+	// busy as it is now, adds to a round trip.
+	base := testutil.Measure(3, func() { p.get(t, "/-/healthy") })
+
+	type answer struct {
+		status int
+		took   time.Duration
+	}
+	answers := make(chan answer, scrapes)
+	var wg sync.WaitGroup
+	for range scrapes {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/metrics", nil)
+			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.Itoa(int(timeout.Seconds())))
+			start := time.Now()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answers <- answer{0, time.Since(start)}
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			answers <- answer{resp.StatusCode, time.Since(start)}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	ok, slowest := 0, time.Duration(0)
+	for a := range answers {
+		slowest = max(slowest, a.took)
+		if a.status == 200 {
+			ok++
+		}
+		if a.status != 200 && a.status != http.StatusServiceUnavailable {
+			t.Errorf("a scrape got %d", a.status)
+		}
+		if limit := timeout + testutil.Slack(base); a.took > limit {
+			t.Errorf("a scrape answered after %v, past Prometheus' %v", a.took, timeout)
+		}
+	}
+	hwm := procStatus(t, p.cmd.Process.Pid, "VmHWM")
+	t.Logf("%d of %d scrapes answered 200, the slowest after %v; peak RSS %.0f MiB; one scrape alone %v",
+		ok, scrapes, slowest, float64(hwm)/(1<<20), alone)
+	if ok == 0 {
+		t.Error("no scrape succeeded")
+	}
+	if hwm > rssBound {
+		t.Errorf("peak RSS %d MiB, over the %d MiB bound", hwm>>20, rssBound>>20)
+	}
+}
+
+// procStatus reads a kB field of /proc/PID/status, in bytes.
+func procStatus(t *testing.T, pid int, field string) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
 }
