@@ -573,3 +573,72 @@ func procStatus(t *testing.T, pid int, field string) int64 {
 	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
+
+// TestAutoReload: with --config.auto-reload-interval the exporter picks up
+// an account added to its accounts_file, refuses a broken configuration
+// once (and does not retry it while the files stay the same), and picks
+// up a rotated key, the way Kubernetes swaps ConfigMaps and Secrets: by
+// replacing a symlink.
+func TestAutoReload(t *testing.T) {
+	sim := simulator.New()
+	defer sim.Close()
+	const oldKey, newKey = "auto-reload-old-key-1234", "auto-reload-new-key-5678"
+	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: oldKey, Accounts: 10})
+	srv := serveTest(t, sim)
+	dir := t.TempDir()
+	// The key lives behind a symlink, as in a mounted Secret.
+	os.WriteFile(filepath.Join(dir, "key-v1"), []byte(oldKey), 0o600)
+	os.Symlink("key-v1", filepath.Join(dir, "key.txt"))
+	accounts := filepath.Join(dir, "accounts.txt")
+	os.WriteFile(accounts, []byte(simulator.AccountID(0)+"\n"), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	good := fmt.Sprintf("apps:\n  - {name: prod, sdkappid: 1400000000, identifier: administrator, secret_key_file: key.txt, endpoint: %q, accounts_file: accounts.txt}\n", srv)
+	os.WriteFile(cfg, []byte(good), 0o600)
+	const interval = 200 * time.Millisecond
+	p := start(t, "--config.file="+cfg, "--config.auto-reload-interval="+interval.String())
+	accountsServed := func() int {
+		_, body := p.get(t, "/metrics")
+		return countLines(body, "tencentchat_official_account_up{")
+	}
+	if n := accountsServed(); n != 1 {
+		t.Fatalf("%d accounts at start", n)
+	}
+
+	// An added account.
+	os.WriteFile(accounts, []byte(simulator.AccountID(0)+"\n"+simulator.AccountID(1)+"\n"), 0o600)
+	testutil.WaitFor(t, 10*time.Second, "for the added account", func() bool { return accountsServed() == 2 })
+
+	// A broken configuration: refused once, the old one keeps serving.
+	os.WriteFile(cfg, []byte(good+"  - {name: broken\n"), 0o600)
+	testutil.WaitFor(t, 10*time.Second, "for the broken configuration to be refused", func() bool {
+		return strings.Contains(p.logs(), "configuration not loaded")
+	})
+	time.Sleep(5 * interval)
+	if n := strings.Count(p.logs(), "configuration not loaded"); n != 1 {
+		t.Errorf("the broken configuration was tried %d times, want once", n)
+	}
+	if _, body := p.get(t, "/metrics"); !strings.Contains(body, "tencentchat_exporter_config_last_reload_successful 0") ||
+		countLines(body, "tencentchat_official_account_up{") != 2 {
+		t.Errorf("after the refused change: %s", grepLines(body, "reload_successful"))
+	}
+	os.WriteFile(cfg, []byte(good), 0o600)
+	testutil.WaitFor(t, 10*time.Second, "for the repaired configuration", func() bool {
+		_, body := p.get(t, "/metrics")
+		return strings.Contains(body, "tencentchat_exporter_config_last_reload_successful 1")
+	})
+
+	// A key rotation by symlink swap.
+	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: newKey, Accounts: 10})
+	os.WriteFile(filepath.Join(dir, "key-v2"), []byte(newKey), 0o600)
+	os.Symlink("key-v2", filepath.Join(dir, "key.tmp"))
+	os.Rename(filepath.Join(dir, "key.tmp"), filepath.Join(dir, "key.txt"))
+	testutil.WaitFor(t, 10*time.Second, "for the rotated key", func() bool {
+		_, body := p.get(t, "/metrics")
+		return strings.Contains(body, `tencentchat_up{app_name="prod",sdkappid="1400000000"} 1`)
+	})
+	for _, secret := range []string{oldKey, newKey} {
+		if strings.Contains(p.logs(), secret) {
+			t.Fatal("a key is in the log")
+		}
+	}
+}

@@ -48,7 +48,7 @@ func main() {
 type flags struct {
 	configFile, metricsPath, logLevel, logFormat string
 	configCheck, demo                            bool
-	timeoutOffset                                time.Duration
+	timeoutOffset, autoReload                    time.Duration
 	maxRequests                                  int
 	web                                          *web.FlagConfig
 }
@@ -60,7 +60,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger, slogger := newLoggers(stderr, f.logLevel, f.logFormat)
-	load := func() (*config.Config, error) { return loadConfig(f.configFile, logger) }
+	var watched watchedFiles
+	load := func() (*config.Config, error) {
+		cfg, err := loadConfig(f.configFile, logger)
+		if err == nil {
+			watched.set(cfg.Files)
+		}
+		return cfg, err
+	}
 	if f.configCheck {
 		return checkConfig(f.configFile, load, stdout, stderr)
 	}
@@ -99,6 +106,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			_ = exporter.Reload(load)
 		}
 	}()
+	if f.autoReload > 0 && !f.demo {
+		go autoReload(ctx, f.autoReload, f.configFile, &watched, func() error { return exporter.Reload(load) }, logger)
+	}
 
 	mux, err := newMux(f, exporter, load)
 	if err != nil {
@@ -116,6 +126,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	app.ErrorWriter(stderr)
 	f := &flags{}
 	app.Flag("config.file", "Path to the configuration file.").Default("config.yml").StringVar(&f.configFile)
+	app.Flag("config.auto-reload-interval", "Check the configuration file and the files it points at this often, and reload when their content changed; 0s is off.").Default("0s").DurationVar(&f.autoReload)
 	app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 not).").BoolVar(&f.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	offset := app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout, so the answer arrives in time.").Default("0.5").Float64()
@@ -133,6 +144,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	switch {
 	case *offset < 0:
 		return nil, errors.New("--timeout-offset must not be negative")
+	case f.autoReload < 0:
+		return nil, errors.New("--config.auto-reload-interval must not be negative")
 	case f.maxRequests < 0:
 		return nil, errors.New("--web.max-requests must not be negative")
 	case !slices.Contains([]string{"debug", "info", "warn", "error"}, f.logLevel):
@@ -229,12 +242,57 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 			{Address: "/probe?target=", Text: "Probe one app (give its name or SDKAppID)"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
+		ExtraHTML: statusMarker,
+		ExtraCSS:  statusCSS,
 	})
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/", landing)
+	mux.Handle("/", withStatus(landing, exporter))
 	return mux, nil
+}
+
+// The toolkit's landing page is rendered once; each request fills in the
+// apps' status where the marker stands.
+const (
+	statusMarker = "TCE_STATUS_TABLE"
+	statusCSS    = "table.tce-status{border-collapse:collapse}table.tce-status td,table.tce-status th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+)
+
+func withStatus(landing http.Handler, exporter *collector.Exporter) http.Handler {
+	var page pageBuffer
+	landing.ServeHTTP(&page, httptestRequest("/"))
+	prefix, suffix, ok := strings.Cut(page.String(), statusMarker)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" || !ok {
+			landing.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		_, _ = io.WriteString(w, prefix)
+		_ = exporter.WriteStatus(w)
+		_, _ = io.WriteString(w, suffix)
+	})
+}
+
+// pageBuffer is an http.ResponseWriter that keeps the body.
+type pageBuffer struct {
+	strings.Builder
+	header http.Header
+}
+
+func (p *pageBuffer) Header() http.Header {
+	if p.header == nil {
+		p.header = http.Header{}
+	}
+	return p.header
+}
+
+func (p *pageBuffer) WriteHeader(int) {}
+
+func httptestRequest(path string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, path, nil)
+	return r
 }
 
 // Server timeouts. A scrape's own write deadline is Prometheus' timeout;

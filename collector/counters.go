@@ -25,6 +25,29 @@ type counters struct {
 
 	logger       log.Logger // with the app's labels
 	unknownCodes rate.Sometimes
+
+	last atomic.Pointer[lastScrape] // for the status page; nil until the first fetch
+}
+
+// lastScrape is the outcome of an app's most recent fetch.
+type lastScrape struct {
+	at               time.Time
+	took             time.Duration
+	up               bool
+	calls            uint64
+	accountsUp, down int
+}
+
+func newLastScrape(r *appResult, calls uint64) *lastScrape {
+	l := &lastScrape{at: time.Now(), took: r.duration, up: r.ok, calls: calls}
+	for i := range r.accounts {
+		if r.accounts[i].up {
+			l.accountsUp++
+		} else {
+			l.down++
+		}
+	}
+	return l
 }
 
 var reasons = [...]tencentchat.Reason{tencentchat.ReasonTimeout, tencentchat.ReasonNetwork,

@@ -105,8 +105,29 @@ func (e *Exporter) ProbeHandler(opts HandlerOpts) http.Handler {
 				return
 			}
 		}
+		if r.URL.Query().Get("debug") == "true" {
+			if allowScrape(w, r) {
+				e.serveDebug(w, r, opts, a)
+			}
+			return
+		}
 		e.serveScrape(w, r, opts, []*app{a}, nil)
 	})
+}
+
+// allowScrape answers anything but GET and reports whether to go on: HEAD
+// gets the headers without an API call, other methods 405.
+func allowScrape(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet:
+		return true
+	case http.MethodHead:
+		w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	default:
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "only GET scrapes", http.StatusMethodNotAllowed)
+	}
+	return false
 }
 
 // serveScrape answers one scrape of apps. GET scrapes; HEAD answers the
@@ -115,14 +136,7 @@ func (e *Exporter) ProbeHandler(opts HandlerOpts) http.Handler {
 // less the offset, waiting for a slot counts against it, and writing stops
 // at the timeout itself (a client that does not read is cut off then).
 func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts HandlerOpts, apps []*app, static []prometheus.Collector) {
-	switch r.Method {
-	case http.MethodGet:
-	case http.MethodHead:
-		w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-		return
-	default:
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "only GET scrapes", http.StatusMethodNotAllowed)
+	if !allowScrape(w, r) {
 		return
 	}
 	timeout, clamped := prometheusTimeout(r)

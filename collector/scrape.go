@@ -24,12 +24,20 @@ type appResult struct {
 	mu        sync.Mutex
 	ok        bool   // every call answered with ErrorCode 0; final once done
 	batchDone []bool // which batches' accounts are final
+	traces    []batchTrace
+}
+
+// batchTrace is one API call of a batch, for the debug probe.
+type batchTrace struct {
+	batch int
+	tencentchat.AttemptTrace
 }
 
 // accountResult keeps only what is exported: at 100,000 accounts the whole
 // AccountInfo would hold some 10 MiB more for the length of a scrape.
 type accountResult struct {
-	up                            bool // the rest is valid only when up
+	up                            bool  // the rest is valid only when up
+	code                          int32 // its own ErrorCode; -1 for a malformed item
 	name, owner                   string
 	subscribers, lastMsg, created tencentchat.OptInt
 }
@@ -91,6 +99,11 @@ func (e *Exporter) fetch(ctx context.Context, a *app, res *appResult) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			ctx := tencentchat.WithTrace(ctx, func(tr tencentchat.AttemptTrace) {
+				res.mu.Lock()
+				res.traces = append(res.traces, batchTrace{i, tr})
+				res.mu.Unlock()
+			})
 			finish(i, e.fetchBatch(ctx, a, i, batch, res.accounts[lo:hi]))
 		})
 	}
@@ -115,9 +128,11 @@ func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch *tencent
 		case !r.Answered:
 			level.Debug(e.logger).Log("msg", "answer left an account out", "app", a.cfg.Name, "account", r.ID)
 		case r.Err != nil:
+			out[j].code = -1
 			a.counters.invalid.Add(1)
 			level.Debug(e.logger).Log("msg", "account's item unusable", "app", a.cfg.Name, "account", r.ID, "err", r.Err)
 		case r.Info.ErrorCode.V != 0:
+			out[j].code = int32(r.Info.ErrorCode.V)
 			a.counters.addCode(int(r.Info.ErrorCode.V))
 			level.Debug(e.logger).Log("msg", "account error", "app", a.cfg.Name, "account", r.ID,
 				"code", r.Info.ErrorCode.V, "info", r.Info.ErrorInfo)

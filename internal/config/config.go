@@ -116,6 +116,10 @@ func (a App) BaseURL() string {
 // Config is a loaded, valid configuration.
 type Config struct {
 	Apps []App
+	// Files are the files the configuration was read from: the
+	// configuration file (when loaded from one), and every secret_key_file
+	// and accounts_file, for a watcher to tell when it changed.
+	Files []string
 }
 
 // Load reads, validates and resolves the file at path. Warnings are things
@@ -130,6 +134,7 @@ func Load(path string) (*Config, []string, error) {
 	if err != nil {
 		return nil, warnings, err
 	}
+	cfg.Files = append([]string{path}, cfg.Files...)
 	return cfg, warnings, nil
 }
 
@@ -248,6 +253,11 @@ func Parse(raw []byte, file string) (*Config, []string, error) {
 			return fail("%s: %s", where, yamlMessage(err))
 		}
 		app, warns, err := a.resolve(dir)
+		for _, f := range []string{a.SecretKeyFile, a.AccountsFile} {
+			if f != "" {
+				cfg.Files = append(cfg.Files, resolvePath(dir, f))
+			}
+		}
 		if err != nil {
 			return fail("%s: %v", where, err)
 		}

@@ -270,16 +270,28 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 		if err != nil {
 			return nil, err
 		}
+		began := time.Now()
 		env, callErr := c.call(ctx, sig, body, n)
+		trace := traceFrom(ctx)
+		tr := AttemptTrace{Attempt: attempt, Accounts: n, HTTPStatus: http.StatusOK, Duration: time.Since(began)}
 		if callErr == nil {
 			if env.ErrorCode.V == 0 {
+				trace(tr)
 				return env, nil
 			}
 			callErr = &Error{Code: int(env.ErrorCode.V), Info: env.ErrorInfo} // cleaned by call
 		}
+		tr.Code, tr.Info, tr.Reason = callErr.Code, callErr.Info, callErr.Reason
+		if callErr.Reason != ReasonNone {
+			tr.HTTPStatus = callErr.HTTPStatus
+			if callErr.Err != nil {
+				tr.Info = callErr.Err.Error()
+			}
+		}
 		if ctx.Err() != nil && last != nil {
 			// The caller's deadline cut this retry short; what went wrong
 			// before it says more than "timeout".
+			trace(tr)
 			last.Attempts = attempt
 			return nil, last
 		}
@@ -290,16 +302,22 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 			// TTL outlived the key's validity): re-sign once, at once.
 			resigned = true
 			c.signer.invalidate(sig)
+			tr.Retry = "at once, re-signed"
+			trace(tr)
 			continue
 		}
 		if !retryable(last) || retries >= c.opts.Retries || ctx.Err() != nil {
+			trace(tr)
 			return nil, last
 		}
 		retries++
 		wait := c.backoff(last, retries)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			trace(tr)
 			return nil, last // sleeping would outlive the caller
 		}
+		tr.Retry = "after " + wait.Round(time.Millisecond).String()
+		trace(tr)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -308,6 +326,32 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 		case <-t.C:
 		}
 	}
+}
+
+// AttemptTrace is one HTTP call in detail, for a debug view of a scrape.
+type AttemptTrace struct {
+	Attempt    int           // 1 for the first call of a request
+	Accounts   int           // accounts asked for
+	HTTPStatus int           // 0 when no answer came
+	Reason     Reason        // transport failure kind, "" when the answer decoded
+	Code       int           // ErrorCode of the answer
+	Info       string        // ErrorInfo (cleaned), or the transport error
+	Duration   time.Duration // of this call
+	Retry      string        // when it is retried ("after 120ms"), "" if not
+}
+
+type traceKey struct{}
+
+// WithTrace returns a context whose calls report every attempt to f.
+func WithTrace(ctx context.Context, f func(AttemptTrace)) context.Context {
+	return context.WithValue(ctx, traceKey{}, f)
+}
+
+func traceFrom(ctx context.Context) func(AttemptTrace) {
+	if f, ok := ctx.Value(traceKey{}).(func(AttemptTrace)); ok {
+		return f
+	}
+	return func(AttemptTrace) {}
 }
 
 // finalError is what a call that could not start again returns: the last

@@ -1,0 +1,68 @@
+package collector
+
+import (
+	"html/template"
+	"io"
+	"net/url"
+	"time"
+)
+
+// statusTemplate is the landing page's table of apps. html/template
+// escapes every value: an app name is user input.
+var statusTemplate = template.Must(template.New("status").Parse(`<h2>Apps</h2>
+<table class="tce-status">
+<tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th><th>error codes seen</th><th></th></tr>
+{{range .}}<tr><td>{{.Name}}</td><td>{{.SDKAppID}}</td><td>{{.Where}}</td><td>{{.Accounts}}</td>
+{{if .Last}}<td>{{.Last.At}}</td><td>{{.Last.Took}}</td><td>{{.Last.Up}}</td><td>{{.Last.Calls}}</td><td>{{.Last.AccountsUp}} / {{.Last.Down}}</td>
+{{else}}<td colspan="5">not scraped yet</td>
+{{end}}<td>{{range .Codes}}{{.Code}}: {{.Count}}<br>{{else}}none{{end}}</td>
+<td><a href="{{.Probe}}">probe</a> <a href="{{.Debug}}">debug</a></td></tr>
+{{end}}</table>
+`))
+
+type statusRow struct {
+	Name, SDKAppID, Where string
+	Accounts              int
+	Last                  *statusLast
+	Codes                 []statusCode
+	Probe, Debug          string
+}
+
+type statusLast struct {
+	At, Took              string
+	Up                    int
+	Calls                 uint64
+	AccountsUp, Down      int
+}
+
+type statusCode struct {
+	Code  string
+	Count uint64
+}
+
+// WriteStatus writes the landing page's status of every configured app:
+// its settings that identify it, and its most recent fetch. It reads what
+// the scrapes recorded and never calls the API.
+func (e *Exporter) WriteStatus(w io.Writer) error {
+	var rows []statusRow
+	for _, a := range e.state.Load().apps {
+		row := statusRow{Name: a.cfg.Name, SDKAppID: a.sdkappid, Accounts: len(a.cfg.Accounts),
+			Probe: "probe?target=" + url.QueryEscape(a.cfg.Name),
+			Debug: "probe?target=" + url.QueryEscape(a.cfg.Name) + "&debug=true"}
+		row.Where = endpointHost(a.cfg)
+		if a.cfg.Endpoint == "" {
+			row.Where = a.cfg.Region + " (" + row.Where + ")"
+		}
+		if l := a.counters.last.Load(); l != nil {
+			row.Last = &statusLast{At: l.at.UTC().Format(time.RFC3339), Took: l.took.Round(time.Millisecond).String(),
+				Up: boolInt(l.up), Calls: l.calls, AccountsUp: l.accountsUp, Down: l.down}
+		}
+		for i, label := range codeLabels {
+			if n := a.counters.codes[i].Load(); n > 0 {
+				row.Codes = append(row.Codes, statusCode{label, n})
+			}
+		}
+		rows = append(rows, row)
+	}
+	return statusTemplate.Execute(w, rows)
+}

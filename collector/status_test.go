@@ -1,0 +1,91 @@
+package collector
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+// TestStatusPage: before any scrape each app says "not scraped yet"; after
+// one, its outcome; a hostile app name is escaped; showing the page never
+// calls the API.
+func TestStatusPage(t *testing.T) {
+	r := newRig(t, 20, func(a *config.App) { a.Name = `<script>alert("x")</script>` })
+	page := func() string {
+		var b strings.Builder
+		if err := r.exp.WriteStatus(&b); err != nil {
+			t.Fatal(err)
+		}
+		record(b.String())
+		return b.String()
+	}
+	before := page()
+	if !strings.Contains(before, "not scraped yet") || strings.Contains(before, "<script>") ||
+		!strings.Contains(before, "&lt;script&gt;") || !strings.Contains(before, "probe?target=%3Cscript%3E") {
+		t.Fatalf("page before a scrape:\n%s", before)
+	}
+	if c := r.simApp.Stats().Calls; c != 0 {
+		t.Fatalf("the page called the API %d times", c)
+	}
+	r.scrape(t, "/metrics", nil)
+	after := page()
+	for _, want := range []string{"<td>1400000000</td>", "<td>20</td>", "<td>1</td><td>1</td>", "19 / 1", "130004: 1", "&amp;debug=true"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("page after a scrape lacks %q:\n%s", want, after)
+		}
+	}
+	if strings.Contains(after, "not scraped yet") || strings.Contains(after, testKey) {
+		t.Errorf("page after a scrape:\n%s", after)
+	}
+	if c := r.simApp.Stats().Calls; c != 1 {
+		t.Fatalf("%d calls: the page must not add any to the scrape's one", c)
+	}
+}
+
+// TestDebugProbe: /probe?target=...&debug=true tells one real scrape: the
+// settings (secret hidden), each call, the accounts with their own codes,
+// and the metrics; its counters move as a normal scrape's.
+func TestDebugProbe(t *testing.T) {
+	cases := []struct {
+		name   string
+		mod    func(*config.App)
+		faults simulator.Faults
+		want   []string
+	}{
+		{name: "healthy", want: []string{"secret: <secret>", "API calls (1):", "batch 0 (20 accounts) attempt 1: HTTP 200, ErrorCode 0",
+			"@TOA#_sim00013: ErrorCode 130004", "tencentchat_up 1", "tencentchat_official_account_subscribers{"}},
+		{name: "service not enabled", faults: simulator.Faults{ServiceDisabled: true},
+			want: []string{"attempt 1: HTTP 200, ErrorCode 131000 (official account service not enabled", "tencentchat_up 0"}},
+		{name: "wrong key", mod: func(a *config.App) { a.SecretKey = "another-apps-key-0123456789" },
+			want: []string{"ErrorCode 70009 (UserSig verification failed", "tencentchat_up 0"}},
+		{name: "retried transient", faults: simulator.Faults{ErrorCode: 10004},
+			want: []string{"attempt 1: HTTP 200, ErrorCode 10004", "retried after", "attempt 3: HTTP 200, ErrorCode 10004"}},
+		{name: "bad gateway", faults: simulator.Faults{Rates: map[simulator.FaultKind]float64{simulator.FaultHTTP502: 1}},
+			want: []string{"attempt 1: HTTP 502", "retried after"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, 20, c.mod)
+			r.simApp.SetFaults(c.faults)
+			status, body := r.get(t, "/probe?target=main&debug=true", nil)
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			for _, want := range c.want {
+				if !strings.Contains(strings.ReplaceAll(body, `{app_name="main",sdkappid="1400000000"}`, ""), want) {
+					t.Errorf("debug output lacks %q:\n%s", want, body)
+				}
+			}
+			if strings.Contains(body, testKey) || strings.Contains(body, "another-apps-key") {
+				t.Fatal("a key in the debug output")
+			}
+			// The counters moved as for a normal scrape.
+			f := r.scrape(t, "/probe?target=main", nil)
+			if v, _ := f.value("tencentchat_api_requests_total", nil); v < 2 {
+				t.Errorf("requests_total %v after the debug scrape and one more", v)
+			}
+		})
+	}
+}
