@@ -29,10 +29,10 @@ type statusRow struct {
 }
 
 type statusLast struct {
-	At, Took              string
-	Up                    int
-	Calls                 uint64
-	AccountsUp, Down      int
+	At, Took         string
+	Up               int
+	Calls            uint64
+	AccountsUp, Down int
 }
 
 type statusCode struct {
