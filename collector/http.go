@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -139,6 +140,7 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	if !allowScrape(w, r) {
 		return
 	}
+	start := time.Now()
 	timeout, clamped := prometheusTimeout(r)
 	if clamped && e.tinyTimeoutLogged.CompareAndSwap(false, true) {
 		level.Warn(e.logger).Log("msg", "scrape timeout header below the minimum; using the minimum (logged once)",
@@ -167,14 +169,43 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 		http.Error(w, "scrape cancelled: the exporter is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	// Encoded into a buffer first: on a machine too busy to encode in
+	// the time the offset leaves, the scrape says so with a 503 instead
+	// of being cut off half-way at the write deadline.
+	buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 	promhttp.HandlerFor(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, err }), promhttp.HandlerOpts{
 		ErrorLog:      promLogger{e.logger},
 		ErrorHandling: promhttp.ContinueOnError,
 		// Prometheus 3 may ask for OpenMetrics alone; without this it
 		// would get the text format it did not ask for.
 		EnableOpenMetrics: true,
-	}).ServeHTTP(w, r)
+	}).ServeHTTP(buf, r)
+	if time.Since(start) > timeout-writeMargin {
+		http.Error(w, "the scrape was not encoded before Prometheus' timeout: the exporter is overloaded (see --web.max-requests)",
+			http.StatusServiceUnavailable)
+		return
+	}
+	for k, v := range buf.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
 }
+
+// writeMargin is the time an encoded answer must have left before
+// Prometheus' timeout to be sent rather than replaced by a 503.
+const writeMargin = 100 * time.Millisecond
+
+// bufferedResponse is an http.ResponseWriter that keeps the answer.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) WriteHeader(status int)      { b.status = status }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
 
 type promLogger struct{ l log.Logger }
 
