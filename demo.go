@@ -43,6 +43,7 @@ func startDemo(logger log.Logger) (*config.Config, func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(simulator.Path, sim)
+	mux.Handle(simulator.AppInfoPath, sim)
 	mux.Handle("/simulator/", sim.ControlHandler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -65,11 +66,19 @@ func startDemo(logger log.Logger) (*config.Config, func(), error) {
 		SecretKey:  config.Secret(key),
 		Endpoint:   endpoint,
 		Accounts:   accounts,
-		Settings:   config.Defaults(),
+		Settings:   demoSettings(),
 	}}}
 	stop := func() {
 		sim.Close()
 		_ = srv.Close()
 	}
 	return cfg, stop, nil
+}
+
+// demoSettings are the defaults with app statistics on, so the demo shows
+// them too.
+func demoSettings() config.Settings {
+	s := config.Defaults()
+	s.AppStatistics = true
+	return s
 }

@@ -18,10 +18,8 @@ import (
 // Their label sets are fixed: one series per documented code plus "other",
 // so an API that sends fresh codes cannot grow the exposition.
 type counters struct {
-	requests atomic.Uint64
-	failures [len(reasons)]atomic.Uint64
-	codes    [len(codeLabels)]atomic.Uint64 // by codeSlot; the last is "other"
-	invalid  atomic.Uint64
+	api     [len(apis)]apiCounters
+	invalid atomic.Uint64
 
 	logger       log.Logger // with the app's labels
 	unknownCodes rate.Sometimes
@@ -48,6 +46,28 @@ func newLastScrape(r *appResult, calls uint64) *lastScrape {
 		}
 	}
 	return l
+}
+
+// apiCounters are the counts of one API's calls.
+type apiCounters struct {
+	requests atomic.Uint64
+	failures [len(reasons)]atomic.Uint64
+	codes    [len(codeLabels)]atomic.Uint64 // by codeSlot; the last is "other"
+}
+
+// apis are the api label values, in counters.api's order.
+var apis = [...]string{tencentchat.APIOfficialAccountInfo, tencentchat.APIAppInfo}
+
+const (
+	apiOfficialAccounts = iota
+	apiAppInfo
+)
+
+func apiIndex(name string) int {
+	if name == tencentchat.APIAppInfo {
+		return apiAppInfo
+	}
+	return apiOfficialAccounts
 }
 
 var reasons = [...]tencentchat.Reason{tencentchat.ReasonTimeout, tencentchat.ReasonNetwork,
@@ -83,11 +103,12 @@ func newCounters(logger log.Logger) *counters {
 	return &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute}}
 }
 
-// addCode counts a non-zero ErrorCode; one not documented is counted as
-// "other" and logged with its number, at most once a minute per app.
-func (c *counters) addCode(code int) {
+// addCode counts a non-zero ErrorCode of an API; one not documented is
+// counted as "other" and logged with its number, at most once a minute per
+// app.
+func (c *counters) addCode(api, code int) {
 	i, known := codeSlot(code)
-	c.codes[i].Add(1)
+	c.api[api].codes[i].Add(1)
 	if !known {
 		c.unknownCodes.Do(func() {
 			level.Warn(c.logger).Log("msg", "undocumented ErrorCode from the API, counted as code=\"other\" (logged at most once a minute)", "code", code)
@@ -98,13 +119,14 @@ func (c *counters) addCode(code int) {
 // observe is the client's OnAttempt: it counts every call, its request-level
 // code and its failure reason.
 func (c *counters) observe(a tencentchat.Attempt) {
-	c.requests.Add(1)
+	api := apiIndex(a.API)
+	c.api[api].requests.Add(1)
 	if a.Code != 0 {
-		c.addCode(a.Code)
+		c.addCode(api, a.Code)
 	}
 	for i, r := range reasons {
 		if a.Reason == r {
-			c.failures[i].Add(1)
+			c.api[api].failures[i].Add(1)
 		}
 	}
 }

@@ -34,6 +34,7 @@ func Fields() []tencentchat.Field {
 // half of two.
 type Exporter struct {
 	logger log.Logger
+	now    func() time.Time // the clock of app statistics' days and intervals; tests set it
 
 	applyMu   sync.Mutex   // serialises ApplyConfig; guards http and idleConns
 	http      *http.Client // shared by the apps' clients; replaced by a larger one when needed
@@ -63,12 +64,13 @@ type app struct {
 	batches  []*tencentchat.Batch
 	labels   *labelPairs
 	counters *counters
+	stats    *appStats
 	share    share
 }
 
 // New returns an Exporter with no apps; give it some with ApplyConfig.
 func New(logger log.Logger) *Exporter {
-	e := &Exporter{logger: logger, http: tencentchat.NewHTTPClient(minIdleConns), idleConns: minIdleConns}
+	e := &Exporter{logger: logger, now: time.Now, http: tencentchat.NewHTTPClient(minIdleConns), idleConns: minIdleConns}
 	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}})
 	return e
 }
@@ -111,8 +113,9 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	a := &app{cfg: ac, sdkappid: strconv.FormatUint(ac.SDKAppID, 10)}
 	if prev := old.byName[ac.Name]; prev != nil && prev.cfg.SDKAppID == ac.SDKAppID {
-		a.counters = prev.counters
+		a.counters, a.stats = prev.counters, prev.stats
 	} else {
+		a.stats = &appStats{}
 		a.counters = newCounters(log.With(e.logger, "app", ac.Name, "sdkappid", a.sdkappid))
 	}
 	var limiter *rate.Limiter

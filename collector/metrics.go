@@ -26,16 +26,17 @@ var (
 	scrapeDurationDesc = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
 		"Time this scrape spent fetching the app's official accounts.", appLabels, nil)
 	requestsDesc = prometheus.NewDesc(namespace+"_api_requests_total",
-		"API calls made for the app, retries included.", appLabels, nil)
+		"API calls made for the app, retries included, by api: get_official_account_info, and getappinfo where app_statistics is on.",
+		append(appLabels[:len(appLabels):len(appLabels)], "api"), nil)
 	errorsDesc = prometheus.NewDesc(namespace+"_api_errors_total",
 		"Non-zero Tencent ErrorCodes seen for the app, request-level and account-level; every documented code starts at 0, any other is counted as code=\"other\".",
-		append(appLabels[:len(appLabels):len(appLabels)], "code"), nil)
+		append(appLabels[:len(appLabels):len(appLabels)], "api", "code"), nil)
 	invalidDesc = prometheus.NewDesc(namespace+"_api_invalid_values_total",
-		"Account items of the app's answers that could not be used: a malformed item (the account is down for that scrape) or an implausible value (a negative count, a time beyond the year 3000: left out).",
+		"Values in the app's answers that could not be used: a malformed account item (the account is down for that scrape), an implausible value (a negative count, a time beyond the year 3000), or an app statistic that is missing or not a number (left out).",
 		appLabels, nil)
 	failuresDesc = prometheus.NewDesc(namespace+"_api_request_failures_total",
 		"API calls for the app that got no usable answer, by reason: timeout, network, http_status, decode.",
-		append(appLabels[:len(appLabels):len(appLabels)], "reason"), nil)
+		append(appLabels[:len(appLabels):len(appLabels)], "api", "reason"), nil)
 
 	reloadSuccessDesc = prometheus.NewDesc(namespace+"_exporter_config_last_reload_successful",
 		"1 if the last configuration load succeeded.", nil, nil)
@@ -43,6 +44,64 @@ var (
 		"Unix time of the last successful configuration load.", nil, nil)
 )
 
+// App statistics from getappinfo: the values of the most recent complete
+// (Beijing) day, labels sdkappid and app_name, chat_type where it applies.
+var (
+	chatTypeLabels = append(appLabels[:len(appLabels):len(appLabels)], "chat_type")
+
+	statsMetrics = []struct {
+		desc     *prometheus.Desc
+		field    string // getappinfo's field
+		chatType string // "" for metrics without the label
+	}{
+		{statsDesc("daily_active_users", "Daily active users (ActiveUserNum)", appLabels), "ActiveUserNum", ""},
+		{statsDesc("daily_new_users", "Users registered that day (RegistUserNumOneDay)", appLabels), "RegistUserNumOneDay", ""},
+		{statsDesc("registered_users", "Users registered in all, at the end of the day (RegistUserNumTotal)", appLabels), "RegistUserNumTotal", ""},
+		{statsDesc("daily_logins", "Logins that day (LoginTimes)", appLabels), "LoginTimes", ""},
+		{statsDesc("daily_login_users", "Users who logged in that day (LoginUserNum)", appLabels), "LoginUserNum", ""},
+		{statsDesc("daily_max_online_users", "Most users online at once that day (MaxOnlineNum)", appLabels), "MaxOnlineNum", ""},
+		{messagesSentDesc, "C2CUpMsgNum", "c2c"},
+		{messagesSentDesc, "GroupUpMsgNum", "group"},
+		{messagesDeliveredDesc, "C2CDownMsgNum", "c2c"},
+		{messagesDeliveredDesc, "GroupDownMsgNum", "group"},
+		{messageSendersDesc, "C2CSendMsgUserNum", "c2c"},
+		{messageSendersDesc, "GroupSendMsgUserNum", "group"},
+		{pushMessagesDesc, "C2CAPNSMsgNum", "c2c"},
+		{pushMessagesDesc, "GroupAPNSMsgNum", "group"},
+		{statsDesc("groups", "Groups in all, at the end of the day (GroupAllGroupNum)", appLabels), "GroupAllGroupNum", ""},
+		{statsDesc("daily_groups_created", "Groups created that day (GroupNewGroupNum)", appLabels), "GroupNewGroupNum", ""},
+		{statsDesc("daily_groups_destroyed", "Groups destroyed that day (GroupDestroyGroupNum)", appLabels), "GroupDestroyGroupNum", ""},
+		{statsDesc("daily_group_joins", "Group joins that day (GroupJoinGroupTimes)", appLabels), "GroupJoinGroupTimes", ""},
+		{statsDesc("daily_group_quits", "Group quits that day (GroupQuitGroupTimes)", appLabels), "GroupQuitGroupTimes", ""},
+		{statsDesc("daily_callback_requests", "Callbacks sent to the app's server that day (CallBackReq)", appLabels), "CallBackReq", ""},
+		{statsDesc("daily_callback_responses", "Callbacks the app's server answered that day (CallBackRsp)", appLabels), "CallBackRsp", ""},
+	}
+	messagesSentDesc      = statsDesc("daily_messages_sent", "Messages sent that day, by chat_type (C2CUpMsgNum, GroupUpMsgNum)", chatTypeLabels)
+	messagesDeliveredDesc = statsDesc("daily_messages_delivered", "Messages delivered that day, by chat_type (C2CDownMsgNum, GroupDownMsgNum)", chatTypeLabels)
+	messageSendersDesc    = statsDesc("daily_message_senders", "Users who sent messages that day, by chat_type (C2CSendMsgUserNum, GroupSendMsgUserNum)", chatTypeLabels)
+	pushMessagesDesc      = statsDesc("daily_push_messages", "Offline push messages that day, by chat_type (C2CAPNSMsgNum, GroupAPNSMsgNum)", chatTypeLabels)
+
+	statsDayDesc = prometheus.NewDesc(namespace+"_app_statistics_day_timestamp_seconds",
+		"Unix time of 00:00 (UTC+8) of the day the app statistics are of: the most recent complete day in getappinfo's answer.", appLabels, nil)
+	statsRefreshDesc = prometheus.NewDesc(namespace+"_app_statistics_last_refresh_timestamp_seconds",
+		"Unix time the app statistics were last fetched successfully.", appLabels, nil)
+	statsIntervalDesc = prometheus.NewDesc(namespace+"_app_statistics_interval_seconds",
+		"The app's app_statistics_interval: how often its statistics are refreshed.", appLabels, nil)
+)
+
+func statsDesc(name, help string, labels []string) *prometheus.Desc {
+	return prometheus.NewDesc(namespace+"_app_"+name, help+", from getappinfo for the most recent complete day.", labels, nil)
+}
+
 // scrapeDescs are the descriptors of a scrape's metrics, for Describe.
-var scrapeDescs = []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
-	upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, failuresDesc}
+var scrapeDescs = func() []*prometheus.Desc {
+	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
+		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, failuresDesc,
+		statsDayDesc, statsRefreshDesc, statsIntervalDesc}
+	for _, m := range statsMetrics {
+		if m.chatType != "group" { // each chat_type pair shares one descriptor
+			d = append(d, m.desc)
+		}
+	}
+	return d
+}()

@@ -121,7 +121,7 @@ func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch *tencent
 		return false
 	}
 	for _, code := range ans.OtherCodes {
-		a.counters.addCode(code)
+		a.counters.addCode(apiOfficialAccounts, code)
 	}
 	for j, r := range ans.Results {
 		switch {
@@ -133,7 +133,7 @@ func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch *tencent
 			level.Debug(e.logger).Log("msg", "account's item unusable", "app", a.cfg.Name, "account", r.ID, "err", r.Err)
 		case r.Info.ErrorCode.V != 0:
 			out[j].code = int32(r.Info.ErrorCode.V)
-			a.counters.addCode(int(r.Info.ErrorCode.V))
+			a.counters.addCode(apiOfficialAccounts, int(r.Info.ErrorCode.V))
 			level.Debug(e.logger).Log("msg", "account error", "app", a.cfg.Name, "account", r.ID,
 				"code", r.Info.ErrorCode.V, "info", r.Info.ErrorInfo)
 		default:
@@ -179,8 +179,18 @@ func (s scrape) Collect(ch chan<- prometheus.Metric) {
 	var wg sync.WaitGroup
 	for _, a := range s.apps {
 		wg.Go(func() {
+			// The statistics refresh, when due, runs beside the accounts'
+			// fetch; the app's counters are emitted once both are done.
+			var stats sync.WaitGroup
+			if a.cfg.AppStatistics {
+				stats.Go(func() { s.e.refreshStats(s.ctx, a) })
+			}
 			r := s.e.result(s.ctx, a)
 			emitAccounts(ch, a, r, 0, len(r.accounts))
+			stats.Wait()
+			if a.cfg.AppStatistics {
+				emitStats(ch, a)
+			}
 			emitApp(ch, a, r)
 		})
 	}
@@ -220,13 +230,18 @@ func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up, id, name)
 	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
-	ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(a.counters.requests.Load()), id, name)
-	for i, code := range codeLabels {
-		ch <- prometheus.MustNewConstMetric(errorsDesc, prometheus.CounterValue, float64(a.counters.codes[i].Load()), id, name, code)
-	}
 	ch <- prometheus.MustNewConstMetric(invalidDesc, prometheus.CounterValue, float64(a.counters.invalid.Load()), id, name)
-	for i, reason := range reasons {
-		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.CounterValue,
-			float64(a.counters.failures[i].Load()), id, name, string(reason))
+	for api, apiName := range apis {
+		if api == apiAppInfo && !a.cfg.AppStatistics {
+			continue
+		}
+		c := &a.counters.api[api]
+		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(c.requests.Load()), id, name, apiName)
+		for i, code := range codeLabels {
+			ch <- prometheus.MustNewConstMetric(errorsDesc, prometheus.CounterValue, float64(c.codes[i].Load()), id, name, apiName, code)
+		}
+		for i, reason := range reasons {
+			ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.CounterValue, float64(c.failures[i].Load()), id, name, apiName, string(reason))
+		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 // which checks each sample's label names against its descriptor: series.go
 // builds label pairs by hand, and nothing else would notice them drift.
 func TestDescriptorsMatchSeries(t *testing.T) {
-	r := newRig(t, 120, func(a *config.App) { a.Retries = 0 })
+	r := newRig(t, 120, func(a *config.App) { a.Retries = 0; a.AppStatistics = true })
 	failed := []byte(simulator.AccountID(110)) // in the third batch of 50
 	r.setIntercept(func(body []byte, w http.ResponseWriter, _ *http.Request) bool {
 		if bytes.Contains(body, failed) {
@@ -46,6 +46,9 @@ func TestDescriptorsMatchSeries(t *testing.T) {
 		"tencentchat_up", "tencentchat_scrape_duration_seconds", "tencentchat_api_requests_total",
 		"tencentchat_api_errors_total", "tencentchat_api_request_failures_total",
 		"tencentchat_exporter_config_last_reload_successful", "tencentchat_exporter_config_last_reload_success_timestamp_seconds",
+		"tencentchat_api_invalid_values_total", "tencentchat_app_daily_active_users", "tencentchat_app_daily_messages_sent",
+		"tencentchat_app_daily_callback_responses", "tencentchat_app_statistics_day_timestamp_seconds",
+		"tencentchat_app_statistics_last_refresh_timestamp_seconds", "tencentchat_app_statistics_interval_seconds",
 	} {
 		if got[name] == 0 {
 			t.Errorf("%s: no series", name)

@@ -168,9 +168,10 @@ func (e *Exporter) result(ctx context.Context, a *app) *appResult {
 // run fetches for a flight and publishes the result.
 func (e *Exporter) run(a *app, f *flight) {
 	defer f.ctx.stop()
-	calls := a.counters.requests.Load()
+	requests := &a.counters.api[apiOfficialAccounts].requests
+	calls := requests.Load()
 	e.fetch(f.ctx, a, f.res)
-	a.counters.last.Store(newLastScrape(f.res, a.counters.requests.Load()-calls))
+	a.counters.last.Store(newLastScrape(f.res, requests.Load()-calls))
 	a.share.mu.Lock()
 	if a.share.current == f {
 		a.share.current = nil

@@ -57,9 +57,11 @@ func (e *Exporter) WriteStatus(w io.Writer) error {
 			row.Last = &statusLast{At: l.at.UTC().Format(time.RFC3339), Took: l.took.Round(time.Millisecond).String(),
 				Up: boolInt(l.up), Calls: l.calls, AccountsUp: l.accountsUp, Down: l.down}
 		}
-		for i, label := range codeLabels {
-			if n := a.counters.codes[i].Load(); n > 0 {
-				row.Codes = append(row.Codes, statusCode{label, n})
+		for api := range apis {
+			for i, label := range codeLabels {
+				if n := a.counters.api[api].codes[i].Load(); n > 0 {
+					row.Codes = append(row.Codes, statusCode{label, n})
+				}
 			}
 		}
 		rows = append(rows, row)

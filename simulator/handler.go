@@ -39,7 +39,7 @@ var errorInfo = map[int]string{
 }
 
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != Path {
+	if r.URL.Path != Path && r.URL.Path != AppInfoPath {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
@@ -74,7 +74,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 70020) // the reference: SDKAppID not found (wrong region)
 		return
 	}
-	faults := app.count(s.clock())
+	faults := app.count(s.clock(), r.URL.Path == AppInfoPath)
 
 	if faults.Latency > 0 || faults.LatencyJitter > 0 {
 		d := faults.Latency
@@ -138,6 +138,15 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if r.URL.Path == AppInfoPath {
+		body, code := app.appInfo(r.Body, s.clock())
+		if code != 0 {
+			writeError(w, code)
+			return
+		}
+		s.deliver(w, body, &faults)
+		return
+	}
 	ids, filter, code := parseBody(r.Body)
 	if code != 0 {
 		writeError(w, code)
@@ -148,10 +157,14 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // count records a call for the app's statistics and returns its faults.
-func (a *App) count(now time.Time) Faults {
+func (a *App) count(now time.Time, appInfo bool) Faults {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.calls++
+	if appInfo {
+		a.appInfoCalls++
+	} else {
+		a.calls++
+	}
 	if sec := now.Unix(); sec != a.second {
 		a.second, a.inSecond = sec, 0
 	}

@@ -31,6 +31,10 @@ type AppConfig struct {
 	// DriftInterval is how often the data moves (subscribers drift, messages
 	// are sent). 0 keeps the data still, which exact-value tests want.
 	DriftInterval time.Duration
+	// AppInfoIncludesToday makes getappinfo's answers end with today's
+	// running (incomplete) Beijing day; otherwise they end with yesterday.
+	// Tencent does not document which it does.
+	AppInfoIncludesToday bool
 }
 
 // Simulator is an http.Handler serving any number of apps.
@@ -97,21 +101,23 @@ type App struct {
 	lastDrift time.Time
 	faults    Faults
 
-	calls       int64
-	second      int64 // the Unix second being counted
-	inSecond    int
-	maxInSecond int
+	calls, appInfoCalls int64
+	appInfoOverride     map[string]string
+	second              int64 // the Unix second being counted
+	inSecond            int
+	maxInSecond         int
 }
 
 // Stats are an app's call counts.
 type Stats struct {
-	Calls       int64 // every call that reached the app, faults included
-	MaxInSecond int   // the most calls seen within one calendar second
+	Calls        int64 // get_official_account_info calls that reached the app, faults included
+	AppInfoCalls int64 // getappinfo calls that reached the app, faults included
+	MaxInSecond  int   // the most calls (of either) seen within one calendar second
 }
 
 // Stats returns the app's call counts.
 func (a *App) Stats() Stats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Stats{Calls: a.calls, MaxInSecond: a.maxInSecond}
+	return Stats{Calls: a.calls, AppInfoCalls: a.appInfoCalls, MaxInSecond: a.maxInSecond}
 }

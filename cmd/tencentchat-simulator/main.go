@@ -88,6 +88,7 @@ func run(args []string) error {
 
 	mux := http.NewServeMux()
 	mux.Handle(simulator.Path, sim)
+	mux.Handle(simulator.AppInfoPath, sim)
 	if *control {
 		mux.Handle("/simulator/", sim.ControlHandler())
 	}

@@ -41,6 +41,8 @@ const (
 	maxConcurrency = 64
 	maxRetries     = 10
 	minUserSigTTL  = 5 * time.Minute
+
+	minAppStatisticsInterval = time.Minute
 )
 
 // Settings are the knobs that defaults give and each app may override. A
@@ -55,6 +57,11 @@ type Settings struct {
 	Retries     int           `yaml:"retries"`
 	UserSigTTL  time.Duration `yaml:"usersig_ttl"`
 	CacheTTL    time.Duration `yaml:"cache_ttl"`
+
+	// AppStatistics turns on getappinfo, refreshed every
+	// AppStatisticsInterval (its data changes once a day).
+	AppStatistics         bool          `yaml:"app_statistics"`
+	AppStatisticsInterval time.Duration `yaml:"app_statistics_interval"`
 }
 
 // Defaults returns the settings a file's defaults section starts from, and
@@ -67,6 +74,8 @@ func Defaults() Settings {
 		RateLimit:   100,
 		Retries:     2,
 		UserSigTTL:  24 * time.Hour,
+
+		AppStatisticsInterval: 30 * time.Minute,
 	}
 }
 
@@ -348,6 +357,8 @@ func (s Settings) validate() error {
 		return fmt.Errorf("usersig_ttl: must be at least %s, got %s", minUserSigTTL, s.UserSigTTL)
 	case s.CacheTTL < 0:
 		return fmt.Errorf("cache_ttl: must be 0 (off) or more, got %s", s.CacheTTL)
+	case s.AppStatisticsInterval < minAppStatisticsInterval:
+		return fmt.Errorf("app_statistics_interval: must be at least %s, got %s", minAppStatisticsInterval, s.AppStatisticsInterval)
 	}
 	return nil
 }

@@ -30,7 +30,8 @@ func TestLoadGood(t *testing.T) {
 	if len(warnings) != 1 || !strings.Contains(warnings[0], `"@TOA#_shared"`) || !strings.Contains(warnings[0], `app "prod"`) {
 		t.Errorf("warnings %q", warnings)
 	}
-	want := Settings{Region: "china", Timeout: 4 * time.Second, BatchSize: 40, Concurrency: 3, RateLimit: 50, Retries: 1, UserSigTTL: 12 * time.Hour}
+	want := Settings{Region: "china", Timeout: 4 * time.Second, BatchSize: 40, Concurrency: 3, RateLimit: 50, Retries: 1, UserSigTTL: 12 * time.Hour,
+		AppStatisticsInterval: 30 * time.Minute}
 	if prod.Settings != want {
 		t.Errorf("prod settings %+v", prod.Settings)
 	}
@@ -135,6 +136,8 @@ func TestBroken(t *testing.T) {
 		{"retries 11", withKey("    accounts: ['@TOA#_a']\n    retries: 11\n"), []string{`app "prod"`, "retries"}},
 		{"short ttl", withKey("    accounts: ['@TOA#_a']\n    usersig_ttl: 1s\n"), []string{`app "prod"`, "usersig_ttl"}},
 		{"zero timeout", withKey("    accounts: ['@TOA#_a']\n    timeout: 0s\n"), []string{`app "prod"`, "timeout"}},
+		{"short app_statistics_interval", withKey("    accounts: ['@TOA#_a']\n    app_statistics: true\n    app_statistics_interval: 30s\n"), []string{`app "prod"`, "app_statistics_interval", "at least 1m"}},
+		{"app_statistics not a bool", withKey("    accounts: ['@TOA#_a']\n    app_statistics: sometimes\n"), []string{`app "prod"`, "sometimes"}},
 		{"negative cache_ttl", withKey("    accounts: ['@TOA#_a']\n    cache_ttl: -1s\n"), []string{`app "prod"`, "cache_ttl"}},
 		{"duplicate name", ok + "  - {name: prod, sdkappid: 2, identifier: a, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{`app "prod"`, "name", "duplicate"}},
 		{"duplicate sdkappid", ok + "  - {name: other, sdkappid: 1400000000, identifier: a, secret_key: k, region: china, accounts: ['@TOA#_a']}\n", []string{`app "other"`, "sdkappid", "twice"}},

@@ -30,8 +30,18 @@ const APIPath = "/v4/official_account_open_http_svc/get_official_account_info"
 // maxBody bounds an answer: 50 accounts with every field take some 30 KiB.
 const maxBody = 4 << 20
 
+// The APIs the client calls, by the names the exporter's api label uses.
+const (
+	APIOfficialAccountInfo = "get_official_account_info"
+	APIAppInfo             = "getappinfo"
+)
+
+// AppInfoPath is the path of getappinfo, the app statistics API.
+const AppInfoPath = "/v4/openconfigsvr/getappinfo"
+
 // Attempt describes one HTTP call, for metrics.
 type Attempt struct {
+	API    string // APIOfficialAccountInfo or APIAppInfo
 	Code   int    // envelope ErrorCode when the answer decoded, else 0
 	Reason Reason // transport failure kind, "" when the answer decoded
 }
@@ -58,7 +68,6 @@ type Options struct {
 // concurrent use.
 type Client struct {
 	opts   Options
-	url    string // base URL and path, without query
 	signer *signer
 	http   *http.Client
 
@@ -86,7 +95,6 @@ func New(opts Options) (*Client, error) {
 	}
 	return &Client{
 		opts:                 opts,
-		url:                  opts.BaseURL + APIPath,
 		signer:               newSigner(opts.SDKAppID, opts.Identifier, opts.SecretKey, opts.UserSigTTL),
 		http:                 hc,
 		maxBody:              maxBody,
@@ -169,8 +177,8 @@ func (c *Client) GetOfficialAccountInfo(ctx context.Context, ids []string, field
 
 // Fetch is GetOfficialAccountInfo for a prepared batch.
 func (c *Client) Fetch(ctx context.Context, b *Batch) (*Answer, error) {
-	env, err := c.do(ctx, b.body, len(b.ids))
-	if err != nil {
+	env := &envelope{OfficialAccountInfoList: make(itemList, 0, len(b.ids)), asked: len(b.ids)}
+	if err := c.do(ctx, APIOfficialAccountInfo, APIPath, b.body, env); err != nil {
 		return nil, err
 	}
 	return matchResults(b.ids, env.OfficialAccountInfoList), nil
@@ -255,7 +263,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // do runs the call with retries. Each attempt gets a fresh random and, after
 // a 70001, one immediate attempt with a freshly signed UserSig.
-func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) {
+func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answer) error {
 	var (
 		last     *Error
 		resigned bool
@@ -263,23 +271,24 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 	for attempt, retries := 1, 0; ; attempt++ {
 		if c.opts.Limiter != nil {
 			if err := c.opts.Limiter.Wait(ctx); err != nil {
-				return nil, finalError(ctx, last, attempt-1)
+				return finalError(ctx, last, attempt-1)
 			}
 		}
 		sig, err := c.signer.get()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		began := time.Now()
-		env, callErr := c.call(ctx, sig, body, n)
+		callErr := c.call(ctx, api, path, sig, body, ans)
 		trace := traceFrom(ctx)
-		tr := AttemptTrace{Attempt: attempt, Accounts: n, HTTPStatus: http.StatusOK, Duration: time.Since(began)}
+		tr := AttemptTrace{Attempt: attempt, Accounts: ans.requested(), HTTPStatus: http.StatusOK, Duration: time.Since(began)}
 		if callErr == nil {
-			if env.ErrorCode.V == 0 {
+			code, info := ans.status()
+			if code == 0 {
 				trace(tr)
-				return env, nil
+				return nil
 			}
-			callErr = &Error{Code: int(env.ErrorCode.V), Info: env.ErrorInfo} // cleaned by call
+			callErr = &Error{Code: code, Info: info} // cleaned by call
 		}
 		tr.Code, tr.Info, tr.Reason = callErr.Code, callErr.Info, callErr.Reason
 		if callErr.Reason != ReasonNone {
@@ -293,7 +302,7 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 			// before it says more than "timeout".
 			trace(tr)
 			last.Attempts = attempt
-			return nil, last
+			return last
 		}
 		last = callErr
 		last.Attempts = attempt
@@ -308,13 +317,13 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 		}
 		if !retryable(last) || retries >= c.opts.Retries || ctx.Err() != nil {
 			trace(tr)
-			return nil, last
+			return last
 		}
 		retries++
 		wait := c.backoff(last, retries)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			trace(tr)
-			return nil, last // sleeping would outlive the caller
+			return last // sleeping would outlive the caller
 		}
 		tr.Retry = "after " + wait.Round(time.Millisecond).String()
 		trace(tr)
@@ -322,7 +331,7 @@ func (c *Client) do(ctx context.Context, body []byte, n int) (*envelope, error) 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, last
+			return last
 		case <-t.C:
 		}
 	}
@@ -363,15 +372,30 @@ func finalError(ctx context.Context, last *Error, attempts int) error {
 	return &Error{Reason: ReasonTimeout, Attempts: attempts, Err: ctx.Err()}
 }
 
-// call makes one HTTP call for the given number of accounts. The returned *Error has
-// Attempts unset.
-func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int) (*envelope, *Error) {
+// answer is the decoded body of one API's answer.
+type answer interface {
+	decode(body []byte) error // into the answer, replacing what was there
+	status() (code int, info string)
+	// usable tells an answer with ErrorCode 0 that still cannot be used.
+	usable() error
+	// clean passes every ErrorInfo through f.
+	clean(f func(string) string)
+	requested() int // accounts asked for, for traces
+}
+
+// call makes one HTTP call of api and decodes its answer into ans. The
+// returned *Error has Attempts unset.
+func (c *Client) call(ctx context.Context, api, path, sig string, body []byte, ans answer) *Error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
+	fail := func(e *Error) *Error {
+		c.observe(Attempt{API: api, Reason: e.Reason})
+		return e
+	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
-		return nil, &Error{Reason: ReasonNetwork, Err: redactURLError(err)}
+		return &Error{Reason: ReasonNetwork, Err: redactURLError(err)}
 	}
 	// Tencent's SDKs put the UserSig into the query unescaped; its alphabet
 	// (A-Z a-z 0-9 * - _) needs no escaping and the server's handling of
@@ -385,16 +409,12 @@ func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		e := &Error{Reason: classify(ctx, err), Err: redactURLError(err)}
-		c.observe(Attempt{Reason: e.Reason})
-		return nil, e
+		return fail(&Error{Reason: classify(ctx, err), Err: redactURLError(err)})
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
-		e := &Error{Reason: ReasonHTTPStatus, HTTPStatus: resp.StatusCode}
-		c.observe(Attempt{Reason: e.Reason})
-		return nil, e
+		return fail(&Error{Reason: ReasonHTTPStatus, HTTPStatus: resp.StatusCode})
 	}
 
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -406,36 +426,25 @@ func (c *Client) call(ctx context.Context, sig string, body []byte, accounts int
 		if e.Reason == ReasonNetwork && (errors.Is(err, io.ErrUnexpectedEOF) || badCompression(err)) {
 			e.Reason = ReasonDecode // a truncated body, or gzip that does not inflate
 		}
-		c.observe(Attempt{Reason: e.Reason})
-		return nil, e
+		return fail(e)
 	}
 	if n > c.maxBody {
-		e := &Error{Reason: ReasonDecode, Err: fmt.Errorf("answer larger than %d bytes", c.maxBody)}
-		c.observe(Attempt{Reason: e.Reason})
-		return nil, e
+		return fail(&Error{Reason: ReasonDecode, Err: fmt.Errorf("answer larger than %d bytes", c.maxBody)})
 	}
-	env := &envelope{OfficialAccountInfoList: make(itemList, 0, accounts)}
-	if err := decodeAnswer(buf.Bytes(), env); err != nil {
-		e := &Error{Reason: ReasonDecode, Err: err}
-		c.observe(Attempt{Reason: e.Reason})
-		return nil, e
+	if err := ans.decode(buf.Bytes()); err != nil {
+		return fail(&Error{Reason: ReasonDecode, Err: err})
 	}
-	if env.ErrorCode.V == 0 && len(env.OfficialAccountInfoList) == 0 {
-		// "OK" with nothing in it: no account can be served from it, and
-		// calling it healthy would hide a broken service or proxy.
-		e := &Error{Reason: ReasonDecode, Err: errors.New("ErrorCode 0 but no OfficialAccountInfoList items")}
-		c.observe(Attempt{Reason: e.Reason})
-		return nil, e
-	}
-	env.ErrorInfo = c.cleanInfo(env.ErrorInfo, sig)
-	for i := range env.OfficialAccountInfoList {
-		it := &env.OfficialAccountInfoList[i]
-		if it.ErrorInfo != "" {
-			it.ErrorInfo = c.cleanInfo(it.ErrorInfo, sig)
+	code, _ := ans.status()
+	if code == 0 {
+		// "OK" with nothing in it: calling it healthy would hide a
+		// broken service or proxy.
+		if err := ans.usable(); err != nil {
+			return fail(&Error{Reason: ReasonDecode, Err: err})
 		}
 	}
-	c.observe(Attempt{Code: int(env.ErrorCode.V)})
-	return env, nil
+	ans.clean(func(info string) string { return c.cleanInfo(info, sig) })
+	c.observe(Attempt{API: api, Code: code})
+	return nil
 }
 
 func (c *Client) observe(a Attempt) {

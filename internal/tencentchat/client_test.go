@@ -306,7 +306,8 @@ func TestTransientThenSuccess(t *testing.T) {
 	if err != nil || !ans.Results[0].Answered || ans.Results[0].Info.SubscriberNum.V != 5 {
 		t.Fatalf("%+v, %v", ans, err)
 	}
-	want := []Attempt{{Code: 10004}, {Reason: ReasonHTTPStatus}, {}}
+	api := APIOfficialAccountInfo
+	want := []Attempt{{API: api, Code: 10004}, {API: api, Reason: ReasonHTTPStatus}, {API: api}}
 	if fmt.Sprint(attempts) != fmt.Sprint(want) || cp.count() != 3 {
 		t.Fatalf("attempts %v", attempts)
 	}

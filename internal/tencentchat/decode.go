@@ -78,6 +78,8 @@ type envelope struct {
 	ErrorCode               OptInt   `json:"ErrorCode"`
 	ErrorInfo               string   `json:"ErrorInfo"`
 	OfficialAccountInfoList itemList `json:"OfficialAccountInfoList"`
+
+	asked int // accounts asked for; not part of the answer
 }
 
 // item is one entry of OfficialAccountInfoList. An entry that is valid
@@ -155,6 +157,34 @@ func itemError(err error) error {
 }
 
 var errNoErrorCode = errors.New("answer has no ErrorCode")
+
+// get_official_account_info's answer.
+
+func (e *envelope) decode(body []byte) error {
+	list := e.OfficialAccountInfoList[:0]
+	*e = envelope{OfficialAccountInfoList: list, asked: e.asked}
+	return decodeAnswer(body, e)
+}
+
+func (e *envelope) status() (int, string) { return int(e.ErrorCode.V), e.ErrorInfo }
+
+func (e *envelope) usable() error {
+	if len(e.OfficialAccountInfoList) == 0 {
+		return errors.New("ErrorCode 0 but no OfficialAccountInfoList items")
+	}
+	return nil
+}
+
+func (e *envelope) clean(f func(string) string) {
+	e.ErrorInfo = f(e.ErrorInfo)
+	for i := range e.OfficialAccountInfoList {
+		if it := &e.OfficialAccountInfoList[i]; it.ErrorInfo != "" {
+			it.ErrorInfo = f(it.ErrorInfo)
+		}
+	}
+}
+
+func (e *envelope) requested() int { return e.asked }
 
 // decodeOptions are encoding/json/v2's defaults (exact key names, unknown
 // keys ignored, duplicate keys and trailing data refused, nesting bounded)

@@ -1,0 +1,149 @@
+package collector
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+)
+
+// App statistics come from getappinfo, whose data changes once a day: the
+// exporter calls it at most once per app_statistics_interval, whatever the
+// scrape rate, and serves the last good values in between. A failed
+// refresh keeps them, and is retried after a backoff, not at every scrape.
+
+// beijing is the time zone of getappinfo's days.
+var beijing = time.FixedZone("UTC+8", 8*3600)
+
+// Backoff after a failed refresh: doubling from the first, up to the
+// app's interval.
+const statsFirstBackoff = time.Minute
+
+// appStats is an app's statistics state. Like the counters, it is carried
+// over a reload for an app that keeps its name and SDKAppID.
+type appStats struct {
+	refreshing sync.Mutex // held by the scrape that refreshes
+
+	mu          sync.Mutex
+	day         *statsDay // the last good values; nil before the first
+	refreshedAt time.Time // of day
+	nextTry     time.Time // no refresh before this
+	backoff     time.Duration
+}
+
+// statsDay is one complete day's values, as exported.
+type statsDay struct {
+	start  time.Time // 00:00 UTC+8 of the day
+	values map[string]float64
+}
+
+// refreshStats refreshes an app's statistics if they are due, within the
+// scrape's deadline. A scrape that finds a refresh running, or that is not
+// due, serves what is there.
+func (e *Exporter) refreshStats(ctx context.Context, a *app) {
+	s := a.stats
+	now := e.now()
+	s.mu.Lock()
+	due := (s.day == nil || now.Sub(s.refreshedAt) >= a.cfg.AppStatisticsInterval) && !now.Before(s.nextTry)
+	s.mu.Unlock()
+	if !due || !s.refreshing.TryLock() {
+		return
+	}
+	defer s.refreshing.Unlock()
+	// Check again: another scrape may have refreshed meanwhile.
+	s.mu.Lock()
+	due = (s.day == nil || now.Sub(s.refreshedAt) >= a.cfg.AppStatisticsInterval) && !now.Before(s.nextTry)
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+
+	days, err := a.client.GetAppInfo(ctx, nil)
+	var day *statsDay
+	if err == nil {
+		day, err = e.completeDay(a, days, now)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if s.backoff == 0 {
+			s.backoff = statsFirstBackoff
+		} else {
+			s.backoff = min(2*s.backoff, a.cfg.AppStatisticsInterval)
+		}
+		s.nextTry = now.Add(s.backoff)
+		level.Warn(e.logger).Log("msg", "app statistics not refreshed; serving the last good values", "app", a.cfg.Name,
+			"sdkappid", a.sdkappid, "retry_in", s.backoff, "err", err)
+		return
+	}
+	s.day, s.refreshedAt, s.backoff, s.nextTry = day, now, 0, time.Time{}
+}
+
+// errNoCompleteDay is a getappinfo answer without a day before today.
+type errNoCompleteDay struct{}
+
+func (errNoCompleteDay) Error() string { return "getappinfo answered no complete day" }
+
+// completeDay picks the most recent day before today (Beijing time) from a
+// getappinfo answer: today's numbers are still growing, and Tencent does
+// not say whether it sends them. A field that is missing or not a number
+// is left out and counted.
+func (e *Exporter) completeDay(a *app, days []tencentchat.AppDay, now time.Time) (*statsDay, error) {
+	today := now.In(beijing).Format("20060102")
+	var best *tencentchat.AppDay
+	var bestStart time.Time
+	for i := range days {
+		date := days[i].Values["Date"]
+		start, err := time.ParseInLocation("20060102", date, beijing)
+		if err != nil || date >= today {
+			continue
+		}
+		if best == nil || start.After(bestStart) {
+			best, bestStart = &days[i], start
+		}
+	}
+	if best == nil {
+		return nil, errNoCompleteDay{}
+	}
+	out := &statsDay{start: bestStart, values: make(map[string]float64, len(statsMetrics))}
+	for _, m := range statsMetrics {
+		v, ok := best.Int(m.field)
+		if !ok {
+			a.counters.invalid.Add(1)
+			level.Debug(e.logger).Log("msg", "app statistic missing or not a number; left out", "app", a.cfg.Name,
+				"field", m.field, "value", best.Values[m.field])
+			continue
+		}
+		out.values[m.field] = float64(v)
+	}
+	return out, nil
+}
+
+// emitStats sends an app's statistics, if it has any yet.
+func emitStats(ch chan<- prometheus.Metric, a *app) {
+	s := a.stats
+	s.mu.Lock()
+	day, refreshed := s.day, s.refreshedAt
+	s.mu.Unlock()
+	id, name := a.sdkappid, a.cfg.Name
+	ch <- prometheus.MustNewConstMetric(statsIntervalDesc, prometheus.GaugeValue, a.cfg.AppStatisticsInterval.Seconds(), id, name)
+	if day == nil {
+		return
+	}
+	for _, m := range statsMetrics {
+		v, ok := day.values[m.field]
+		switch {
+		case !ok:
+		case m.chatType != "":
+			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, v, id, name, m.chatType)
+		default:
+			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, v, id, name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(statsDayDesc, prometheus.GaugeValue, float64(day.start.Unix()), id, name)
+	ch <- prometheus.MustNewConstMetric(statsRefreshDesc, prometheus.GaugeValue, float64(refreshed.Unix()), id, name)
+}

@@ -1,0 +1,97 @@
+package tencentchat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// AppDay is one day of getappinfo's Result. Tencent sends every value as a
+// string, numbers included; Values holds each field as text (a JSON
+// number is taken as its text too), and Malformed names the fields whose
+// value was neither (null, an object...).
+type AppDay struct {
+	Values    map[string]string
+	Malformed []string
+}
+
+// Int returns field as an integer, and whether it was one.
+func (d AppDay) Int(field string) (int64, bool) {
+	v, err := strconv.ParseInt(d.Values[field], 10, 64)
+	return v, err == nil
+}
+
+// appInfoAnswer is getappinfo's answer. Like the other Tencent answers it
+// needs only ErrorCode; ActionStatus is absent from Tencent's sample.
+type appInfoAnswer struct {
+	ErrorCode OptInt                      `json:"ErrorCode"`
+	ErrorInfo string                      `json:"ErrorInfo"`
+	Result    []map[string]jsontext.Value `json:"Result"`
+}
+
+func (a *appInfoAnswer) decode(body []byte) error {
+	*a = appInfoAnswer{}
+	if err := jsonv2.Unmarshal(body, a, decodeOptions); err != nil {
+		return fmt.Errorf("undecodable answer: %w", err)
+	}
+	if !a.ErrorCode.Set {
+		return errNoErrorCode
+	}
+	return nil
+}
+
+func (a *appInfoAnswer) status() (int, string) { return int(a.ErrorCode.V), a.ErrorInfo }
+
+func (a *appInfoAnswer) usable() error {
+	if len(a.Result) == 0 {
+		return errors.New("ErrorCode 0 but no Result days")
+	}
+	return nil
+}
+
+func (a *appInfoAnswer) clean(f func(string) string) { a.ErrorInfo = f(a.ErrorInfo) }
+
+func (a *appInfoAnswer) requested() int { return 0 }
+
+// GetAppInfo calls getappinfo for fields (all when empty) and returns its
+// days, in the order of the answer.
+func (c *Client) GetAppInfo(ctx context.Context, fields []string) ([]AppDay, error) {
+	body := []byte("{}")
+	if len(fields) > 0 {
+		var err error
+		if body, err = json.Marshal(struct {
+			RequestField []string `json:"RequestField"`
+		}{fields}); err != nil {
+			return nil, err
+		}
+	}
+	var ans appInfoAnswer
+	if err := c.do(ctx, APIAppInfo, AppInfoPath, body, &ans); err != nil {
+		return nil, err
+	}
+	days := make([]AppDay, 0, len(ans.Result))
+	for _, raw := range ans.Result {
+		d := AppDay{Values: make(map[string]string, len(raw))}
+		for k, v := range raw {
+			switch v.Kind() {
+			case '"':
+				var s string
+				if jsonv2.Unmarshal(v, &s, decodeOptions) == nil {
+					d.Values[k] = s
+					continue
+				}
+			case '0':
+				d.Values[k] = string(v)
+				continue
+			}
+			d.Malformed = append(d.Malformed, k)
+		}
+		days = append(days, d)
+	}
+	return days, nil
+}
