@@ -130,7 +130,8 @@ func TestDemo(t *testing.T) {
 		`tencentchat_exporter_build_info{`,
 		`go_goroutines `,
 		`process_cpu_seconds_total `,
-		`tencentchat_api_errors_total{app_name="demo",code="131000",sdkappid="1400000000"} 0`,
+		`tencentchat_api_errors_total{api="get_official_account_info",app_name="demo",code="131000",sdkappid="1400000000"} 0`,
+		`tencentchat_app_daily_active_users{app_name="demo",sdkappid="1400000000"} `,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -265,7 +265,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "key"), []byte(key), 0o600)
 	var cfg strings.Builder
-	cfg.WriteString("defaults:\n  timeout: 2s\napps:\n")
+	cfg.WriteString("defaults:\n  timeout: 2s\n  app_statistics: true\napps:\n")
 	for _, a := range apps {
 		ids := make([]string, a.accounts)
 		for i := range ids {
@@ -378,6 +378,21 @@ func TestEndToEnd(t *testing.T) {
 		checkValues(t, prom, "tencentchat", simApps)
 		if got := prom.query(`tencentchat_official_account_up{job="tencentchat",account="@TOA#_sim00013"}`); len(got) != 1 || got[0].Value[1] != "0" {
 			t.Errorf("terminated account: %v", got)
+		}
+	})
+
+	t.Run("app statistics match the simulator", func(t *testing.T) {
+		now := time.Now()
+		yesterday := now.In(time.FixedZone("UTC+8", 8*3600)).AddDate(0, 0, -1).Format("20060102")
+		for _, a := range apps {
+			want := simApps[a.name].AppDay(yesterday, now)
+			for metric, field := range map[string]string{"tencentchat_app_daily_active_users": "ActiveUserNum",
+				"tencentchat_app_daily_callback_requests": "CallBackReq", "tencentchat_app_registered_users": "RegistUserNumTotal"} {
+				got := prom.query(fmt.Sprintf(`%s{job="tencentchat",app_name=%q}`, metric, a.name))
+				if len(got) != 1 || got[0].Value[1] != want[field] {
+					t.Errorf("%s{app_name=%q} = %v, simulator's %s for %s is %s", metric, a.name, got, field, yesterday, want[field])
+				}
+			}
 		}
 	})
 
