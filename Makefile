@@ -13,11 +13,11 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
-# The pinned Prometheus 3 (tools/prometheus/go.mod) that the end-to-end
+# The pinned Prometheus 3 and Alertmanager (tools/*/go.mod) that the end-to-end
 # suite and the rule tests run, built into .tools/bin when missing or of
 # another version. The first build takes 10 to 25 minutes.
 tools:
-	@GO=$(GO) ./tools/prometheus/build.sh
+	@GO=$(GO) ./tools/build.sh
 
 # The test command of the README and of CI.
 test: tools fmt-check vet

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the pinned tools the end-to-end suite and the rule tests run, into
+# .tools/bin, when they are missing or of another version: Prometheus 3
+# (prometheus, promtool; pinned in tools/prometheus/go.mod) and
+# Alertmanager (tools/alertmanager/go.mod). Each is a module of its own,
+# so the exporter's go.mod does not carry their dependency trees.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/.tools/bin"
+GO=${GO:-go}
+mkdir -p "$bin"
+
+# build NAME MODULE_DIR MODULE_PATH RELEASE_VERSION_FUNC PACKAGE...
+build() {
+  local name=$1 dir=$2 module=$3 release=$4; shift 4
+  local want
+  want=$(awk -v m="$module" '$1 == m { print $2 }' "$root/$dir/go.mod")
+  if [ -z "$want" ]; then
+    echo "$dir/go.mod does not pin $module" >&2
+    exit 1
+  fi
+  local ok=1 pkg b have
+  for pkg in "$@"; do
+    b="$bin/$(basename "$pkg")"
+    have=$([ -x "$b" ] && "$GO" version -m "$b" 2>/dev/null |
+      awk -v m="$module" '($1 == "mod" || $1 == "dep") && $2 == m { print $3; exit }' || true)
+    [ "$have" = "$want" ] || ok=0
+  done
+  local rel
+  rel=$($release "$want")
+  if [ $ok = 1 ]; then
+    echo "tools: $name $rel ($want) is in .tools/bin"
+    return
+  fi
+  echo "tools: building $name $rel ($want) into .tools/bin from $dir."
+  echo "tools: the first build downloads and compiles it: for Prometheus 10 to 25 minutes on two cores, a few for Alertmanager; about 40 s once Go's build cache is warm."
+  local start v=github.com/prometheus/common/version
+  start=$(date +%s)
+  (cd "$root/$dir" && "$GO" build -trimpath -o "$bin/" \
+    -ldflags "-X $v.Version=$rel -X $v.Revision=$want -X $v.Branch=release-$rel -X $v.BuildUser=tencentchat_exporter-tools" \
+    "$@")
+  echo "tools: built $name in $(( $(date +%s) - start )) s"
+}
+
+# Module v0.316.0 is Prometheus 3.16.0.
+prometheus_release() {
+  local minor=${1#v0.}; minor=${minor%%.*}
+  echo "$((minor / 100)).$((minor % 100)).${1##*.}"
+}
+# Alertmanager's module versions are its releases.
+alertmanager_release() { echo "${1#v}"; }
+
+build Prometheus tools/prometheus github.com/prometheus/prometheus prometheus_release \
+  github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
+build Alertmanager tools/alertmanager github.com/prometheus/alertmanager alertmanager_release \
+  github.com/prometheus/alertmanager/cmd/alertmanager
