@@ -38,7 +38,8 @@ var apps = []struct {
 }{{"prod", 1400000000, 20}, {"staging", 1400000001, 5}, {"shop", 1400000002, 8}, {"news", 1400000003, 3}}
 
 // need returns the path of the pinned Prometheus 3's prometheus or
-// promtool, which `make tools` builds into .tools/bin. A Prometheus found on
+// promtool, or of the pinned Alertmanager, which `make tools` builds into
+// .tools/bin. A Prometheus found on
 // PATH is never used instead: it may be any version.
 func need(t *testing.T, tool string) string {
 	t.Helper()
@@ -51,7 +52,7 @@ func need(t *testing.T, tool string) string {
 		t.Fatalf("%s: %v. The end-to-end suite runs the pinned Prometheus 3: run `make tools` in the repository's root "+
 			"(it builds prometheus and promtool from tools/prometheus/go.mod into .tools/bin; the first build takes 10 to 25 minutes)", path, err)
 	}
-	if !strings.Contains(string(out), "version 3.") {
+	if tool != "alertmanager" && !strings.Contains(string(out), "version 3.") {
 		t.Fatalf("%s is not Prometheus 3: %s; run `make tools`", path, strings.SplitN(string(out), "\n", 2)[0])
 	}
 	return path
@@ -167,6 +168,120 @@ func (p promClient) query(q string) []sample {
 	var out []sample
 	json.Unmarshal(r.Data.Result, &out)
 	return out
+}
+
+// webhook is an Alertmanager receiver served by the test; it keeps every
+// notification.
+type webhook struct {
+	url string
+	mu  sync.Mutex
+	got []amNotification
+}
+
+type amNotification struct {
+	Status   string
+	Receiver string
+	GroupKey string
+	Alerts   []amAlert
+}
+
+type amAlert struct {
+	Status           string
+	Labels           map[string]string
+	Annotations      map[string]string
+	StartsAt, EndsAt time.Time
+}
+
+func newWebhook(t *testing.T) *webhook {
+	w := &webhook{}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var n amNotification
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			t.Errorf("webhook: %v", err)
+		}
+		w.mu.Lock()
+		w.got = append(w.got, n)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	w.url = srv.URL
+	return w
+}
+
+// alerts returns the alerts with status ("" for any) that match.
+func (w *webhook) alerts(status string, match func(amAlert) bool) []amAlert {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []amAlert
+	for _, n := range w.got {
+		for _, a := range n.Alerts {
+			if (status == "" || a.Status == status) && match(a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// groupKeys are the distinct group keys of notifications with a matching
+// firing alert: the pager deduplicates by group key, so one is one page.
+func (w *webhook) groupKeys(match func(amAlert) bool) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seen := map[string]bool{}
+	var keys []string
+	for _, n := range w.got {
+		for _, a := range n.Alerts {
+			if a.Status == "firing" && match(a) && !seen[n.GroupKey] {
+				seen[n.GroupKey] = true
+				keys = append(keys, n.GroupKey)
+			}
+		}
+	}
+	return keys
+}
+
+func checkAnnotations(t *testing.T, a amAlert) {
+	t.Helper()
+	for _, k := range []string{"summary", "description", "runbook_url"} {
+		if v := a.Annotations[k]; v == "" || strings.Contains(v, "{{") || strings.Contains(v, "<no value>") {
+			t.Errorf("%s: annotation %s = %q, not rendered", a.Labels["alertname"], k, v)
+		}
+	}
+	if !strings.HasPrefix(a.Annotations["runbook_url"], "https://github.com/tencentchat-exporter/tencentchat_exporter#") {
+		t.Errorf("runbook_url %q", a.Annotations["runbook_url"])
+	}
+}
+
+// startAlertmanager runs the pinned Alertmanager with mixin/alertmanager.yml,
+// its receivers pointed at the test's webhooks and its waits cut to a
+// second, and returns its address.
+func startAlertmanager(t *testing.T, dir, pagesURL, warningsURL string) string {
+	raw, err := os.ReadFile("../mixin/alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	route := cfg["route"].(map[string]any)
+	route["group_wait"], route["group_interval"], route["repeat_interval"] = "1s", "1s", "1h"
+	for _, r := range cfg["receivers"].([]any) {
+		rcv := r.(map[string]any)
+		url := warningsURL
+		if rcv["name"] == "tencentchat-pages" {
+			url = pagesURL
+		}
+		rcv["webhook_configs"] = []any{map[string]any{"url": url, "send_resolved": true}}
+	}
+	out, _ := yaml.Marshal(cfg)
+	file := filepath.Join(dir, "alertmanager.yml")
+	os.WriteFile(file, out, 0o644)
+	addr := testutil.FreeAddr(t)
+	startProc(t, "http://"+addr+"/-/ready", need(t, "alertmanager"), "--config.file="+file,
+		"--storage.path="+filepath.Join(dir, "am"), "--web.listen-address="+addr, "--cluster.listen-address=")
+	return addr
 }
 
 // protocols are the scrape protocols Prometheus 3 offers, and the
@@ -290,7 +405,12 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fastRules := regexp.MustCompile(`for: \d+m`).ReplaceAll(rules, []byte("for: 2s"))
+	// Durations cut to seconds: for: becomes 2s, and every range window of
+	// N minutes N seconds, so a healed fault resolves within the test.
+	// keep_firing_for stays as it is: it is what keeps an outage from
+	// looking like a recovery.
+	fastRules := regexp.MustCompile(`(?m)^(\s+)for: \d+m`).ReplaceAll(rules, []byte("${1}for: 2s"))
+	fastRules = regexp.MustCompile(`\[(\d+)m\]`).ReplaceAll(fastRules, []byte("[${1}s]"))
 	os.WriteFile(filepath.Join(dir, "alerts.yml"), fastRules, 0o644)
 	scrapes := readmeScrapeConfigs(t, strings.NewReplacer(
 		"exporter-host:9882", replicas[0], "exporter-0:9882", replicas[0], "exporter-1:9882", replicas[1],
@@ -306,10 +426,16 @@ func TestEndToEnd(t *testing.T) {
 			"params":         map[string]any{"protocol": []string{proto}},
 			"static_configs": []any{map[string]any{"targets": []string{proxy}}}})
 	}
+	// Alertmanager with the mixin's routing and inhibition, its receivers
+	// served by this test.
+	pages, warnings := newWebhook(t), newWebhook(t)
+	amAddr := startAlertmanager(t, dir, pages.url, warnings.url)
 	promCfg, _ := yaml.Marshal(map[string]any{
 		"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
 		"rule_files":     []string{filepath.Join(dir, "alerts.yml")},
 		"scrape_configs": scrapes,
+		"alerting": map[string]any{"alertmanagers": []any{map[string]any{
+			"static_configs": []any{map[string]any{"targets": []string{amAddr}}}}}},
 	})
 	os.WriteFile(filepath.Join(dir, "prometheus.yml"), promCfg, 0o644)
 	promAddr := testutil.FreeAddr(t)
@@ -504,6 +630,25 @@ func TestEndToEnd(t *testing.T) {
 		if got[0].Metric["name"] != victim.Name || got[0].Metric["owner_account"] != victim.Owner {
 			t.Errorf("alert labels %v", got[0].Metric)
 		}
+		// Routed by severity to the warnings receiver, labels and rendered
+		// annotations intact.
+		isDrop := func(a amAlert) bool {
+			return a.Labels["alertname"] == "TencentChatOfficialAccountSubscribersDropping" && a.Labels["account"] == victim.ID
+		}
+		testutil.WaitFor(t, 30*time.Second, "for the drop alert at the warnings receiver", func() bool {
+			return len(warnings.alerts("firing", isDrop)) > 0
+		})
+		a := warnings.alerts("firing", isDrop)[0]
+		for k, v := range map[string]string{"app_name": "prod", "sdkappid": "1400000000", "name": victim.Name,
+			"owner_account": victim.Owner, "severity": "warning"} {
+			if a.Labels[k] != v {
+				t.Errorf("drop alert label %s = %q, want %q", k, a.Labels[k], v)
+			}
+		}
+		checkAnnotations(t, a)
+		if n := len(pages.alerts("", isDrop)); n != 0 {
+			t.Errorf("the drop alert (a warning) reached the pager %d times", n)
+		}
 	})
 
 	t.Run("131000 alert", func(t *testing.T) {
@@ -511,10 +656,50 @@ func TestEndToEnd(t *testing.T) {
 		if alertActive(sel) {
 			t.Fatal("131000 alert active before the fault")
 		}
+		prod := func(name string) func(amAlert) bool {
+			return func(a amAlert) bool { return a.Labels["alertname"] == name && a.Labels["app_name"] == "prod" }
+		}
+		// What reached the receivers before the outage (the terminated
+		// account's alert, for one) is not the outage's doing.
+		others := []string{"TencentChatAPIFailing", "TencentChatOfficialAccountUnavailable"}
+		before := map[string]int{}
+		for _, name := range others {
+			before[name] = len(pages.alerts("", prod(name))) + len(warnings.alerts("", prod(name)))
+		}
 		simApps["prod"].SetFaults(simulator.Faults{ServiceDisabled: true})
 		testutil.WaitFor(t, 30*time.Second, "for the 131000 alert", func() bool { return alertActive(sel) })
 		if alertActive(`alertname="TencentChatOfficialAccountServiceNotEnabled",app_name="staging"`) {
 			t.Error("131000 alert for an app that is fine")
 		}
+		testutil.WaitFor(t, 30*time.Second, "for the 131000 page", func() bool {
+			return len(pages.alerts("firing", prod("TencentChatOfficialAccountServiceNotEnabled"))) > 0
+		})
+		checkAnnotations(t, pages.alerts("firing", prod("TencentChatOfficialAccountServiceNotEnabled"))[0])
+		// The same outage makes TencentChatAPIFailing fire in Prometheus;
+		// the inhibition keeps it from paging or posting a second time.
+		testutil.WaitFor(t, 30*time.Second, "for TencentChatAPIFailing to fire in Prometheus", func() bool {
+			return alertActive(`alertname="TencentChatAPIFailing",app_name="prod",alertstate="firing"`)
+		})
+		time.Sleep(5 * time.Second) // group_wait and group_interval are 1 s: anything uninhibited would have arrived
+		for _, name := range others {
+			if n := len(pages.alerts("", prod(name))) + len(warnings.alerts("", prod(name))) - before[name]; n != 0 {
+				t.Errorf("%s reached a receiver %d times during the 131000 outage: one cause, two pages", name, n)
+			}
+		}
+		if keys := pages.groupKeys(prod("TencentChatOfficialAccountServiceNotEnabled")); len(keys) != 1 {
+			t.Errorf("the 131000 outage paged under %d group keys, want one: %v", len(keys), keys)
+		}
+		// The drop alert's series are gone during the outage: it must not
+		// resolve because of that.
+		isDrop := func(a amAlert) bool { return a.Labels["alertname"] == "TencentChatOfficialAccountSubscribersDropping" }
+		if n := len(warnings.alerts("resolved", isDrop)); n != 0 {
+			t.Errorf("the drop alert resolved during the API outage (%d times)", n)
+		}
+
+		// Healed: the page resolves.
+		simApps["prod"].SetFaults(simulator.Faults{})
+		testutil.WaitFor(t, 60*time.Second, "for the 131000 alert to resolve at the pager", func() bool {
+			return len(pages.alerts("resolved", prod("TencentChatOfficialAccountServiceNotEnabled"))) > 0
+		})
 	})
 }
