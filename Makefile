@@ -22,6 +22,7 @@ tools:
 # The test command of the README and of CI.
 test: tools fmt-check vet
 	$(GO) test -race -count=1 ./...
+	cd tools/dashboard && $(GO) test -count=1 ./...
 
 # make test three times in a row with every core kept busy: the tests must
 # not depend on an idle machine.
