@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build tools test test-under-load vet fmt-check fuzz soak bench bench-scale clean
+.PHONY: all build tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -18,6 +18,10 @@ fmt-check:
 # another version. The first build takes 10 to 25 minutes.
 tools:
 	@GO=$(GO) ./tools/build.sh
+
+# mixin/alerts.yml from its template and the thresholds in mixin/config.yml.
+mixin:
+	$(GO) run ./tools/mixin
 
 # The test command of the README and of CI.
 test: tools fmt-check vet

@@ -1,0 +1,75 @@
+// Command mixin writes mixin/alerts.yml from mixin/alerts.yml.tmpl and the
+// thresholds in mixin/config.yml (`make mixin`), so that tuning an alert
+// is an edit of one commented file rather than of PromQL.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"reflect"
+	"text/template"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is mixin/config.yml.
+type Config struct {
+	SubscriberDropRatio      float64 `yaml:"subscriber_drop_ratio"`
+	SubscriberDropWindow     string  `yaml:"subscriber_drop_window"`
+	SubscriberDropFor        string  `yaml:"subscriber_drop_for"`
+	SubscriberDropMinimum    int     `yaml:"subscriber_drop_minimum"`
+	AccountUnavailableFor    string  `yaml:"account_unavailable_for"`
+	APIFailingFor            string  `yaml:"api_failing_for"`
+	KeepFiringFor            string  `yaml:"keep_firing_for"`
+	DailyActiveUsersFloor    float64 `yaml:"daily_active_users_floor"`
+	CallbackAnsweredRatio    float64 `yaml:"callback_answered_ratio"`
+	StatisticsStaleIntervals int     `yaml:"statistics_stale_intervals"`
+	ExporterSelector         string  `yaml:"exporter_selector"`
+}
+
+func main() {
+	out, err := Render("mixin/alerts.yml.tmpl", "mixin/config.yml")
+	if err == nil {
+		err = os.WriteFile("mixin/alerts.yml", out, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mixin:", err)
+		os.Exit(1)
+	}
+	fmt.Println("mixin: wrote mixin/alerts.yml")
+}
+
+// Render executes the template with the configuration; every key must be
+// set, and none unknown.
+func Render(templateFile, configFile string) ([]byte, error) {
+	raw, err := os.ReadFile(configFile)
+	if err != nil {
+		return nil, err
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", configFile, err)
+	}
+	v, typ := reflect.ValueOf(cfg), reflect.TypeOf(cfg)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			return nil, fmt.Errorf("%s: %s is not set", configFile, typ.Field(i).Tag.Get("yaml"))
+		}
+	}
+	text, err := os.ReadFile(templateFile)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := template.New(templateFile).Delims("<<", ">>").Option("missingkey=error").Parse(string(text))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, cfg); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestAlertsUpToDate: the committed mixin/alerts.yml is what `make mixin`
+// writes from the committed template and thresholds.
+func TestAlertsUpToDate(t *testing.T) {
+	want, err := Render("../../mixin/alerts.yml.tmpl", "../../mixin/config.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("../../mixin/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatal("mixin/alerts.yml differs from mixin/alerts.yml.tmpl with mixin/config.yml: run `make mixin`")
+	}
+}
+
+// TestRenderRefusesIncompleteConfig: a missing threshold would render as
+// an empty value in PromQL; an unknown key is a typo.
+func TestRenderRefusesIncompleteConfig(t *testing.T) {
+	dir := t.TempDir()
+	raw, _ := os.ReadFile("../../mixin/config.yml")
+	for name, cfg := range map[string]string{
+		"unknown key": string(raw) + "\nsubscriber_drop_ration: 0.3\n",
+		"empty value": strings.Replace(string(raw), "keep_firing_for: 30m", "keep_firing_for: ''", 1),
+		"missing key": strings.Replace(string(raw), "callback_answered_ratio: 0.99", "", 1),
+	} {
+		file := dir + "/config.yml"
+		os.WriteFile(file, []byte(cfg), 0o644)
+		if _, err := Render("../../mixin/alerts.yml.tmpl", file); err == nil {
+			t.Errorf("%s: rendered without complaint", name)
+		}
+	}
+	// A changed threshold reaches the rules.
+	file := dir + "/config.yml"
+	os.WriteFile(file, []byte(strings.Replace(string(raw), "subscriber_drop_ratio: 0.2", "subscriber_drop_ratio: 0.35", 1)), 0o644)
+	out, err := Render("../../mixin/alerts.yml.tmpl", file)
+	if err != nil || !strings.Contains(string(out), "> 0.35") || strings.Contains(string(out), "> 0.2\n") {
+		t.Errorf("changed threshold not rendered: %v", err)
+	}
+}
