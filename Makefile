@@ -1,11 +1,29 @@
 GO ?= go
 
-.PHONY: all build tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
+# Version stamping of every build made here: --version, the landing page
+# and tencentchat_exporter_build_info show them.
+VERSION    := $(shell cat VERSION)
+REVISION   := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH     := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell whoami)@$(shell hostname)
+BUILD_DATE := $(shell date -u +%Y%m%d-%H:%M:%S)
+VPKG       := github.com/prometheus/common/version
+LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) \
+              -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
+export LDFLAGS VERSION
+
+.PHONY: all build crossbuild tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
 
 all: build
 
 build:
-	$(GO) build ./...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o tencentchat_exporter .
+	$(GO) build -o tencentchat-simulator ./cmd/tencentchat-simulator
+
+# Release archives for linux, darwin and windows, with sha256sums.txt, in
+# dist/.
+crossbuild:
+	GO=$(GO) ./tools/crossbuild.sh
 
 vet:
 	$(GO) vet ./...
@@ -46,7 +64,7 @@ soak:
 	SOAK_SCRAPES=$(SOAK_SCRAPES) $(GO) test -race -count=1 -timeout 2h -run '^TestSoak$$' -v ./collector
 
 clean:
-	rm -rf tencentchat_exporter tencentchat-simulator .tools
+	rm -rf tencentchat_exporter tencentchat-simulator .tools dist
 
 # Go benchmarks of the hot path (decode, emit, whole scrape, client_golang baseline).
 bench:

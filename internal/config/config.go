@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"reflect"
@@ -546,14 +547,14 @@ const (
 func readLimited(path string, limit int64) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, permissionHint(err)
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, permissionHint(err)
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
@@ -564,6 +565,17 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
 	return raw, nil
+}
+
+// permissionHint says what to do about a file the exporter may not read:
+// in a container it runs as nobody, and a key file mounted with mode 0600
+// is someone else's.
+func permissionHint(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w: the exporter runs as uid %d; make the file readable by it (mode 0444, a group it is in, or a Kubernetes Secret's defaultMode)",
+			err, os.Getuid())
+	}
+	return err
 }
 
 func fileKind(m os.FileMode) string {
