@@ -435,12 +435,7 @@ func TestReloadSignalsDuringScrapes(t *testing.T) {
 // query token is refused, and neither appears in --config.check's output
 // nor in the answer to POST /-/reload.
 func TestEndpointCredentialsNotEchoed(t *testing.T) {
-	_, endpoint, _ := simServer(t, 5)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
-	cfg := filepath.Join(dir, "config.yml")
-	writeConfig(t, cfg, endpoint, 5)
-	p := start(t, "--config.file="+cfg)
+	_, p, cfg, endpoint := startOnSim(t, 5)
 	bad := strings.Replace(endpoint, "http://", "http://user:hunter2@", 1) + "/x?token=s3cr3t"
 	writeConfig(t, cfg, bad, 5)
 	out, _ := exec.Command(binary, "--config.file="+cfg, "--config.check").CombinedOutput()
@@ -459,12 +454,7 @@ func TestEndpointCredentialsNotEchoed(t *testing.T) {
 // read are cut off at their scrape timeout, so they cannot hold the
 // exporter's memory or connections.
 func TestSlowReadersReleased(t *testing.T) {
-	_, endpoint, _ := simServer(t, 5000)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
-	cfg := filepath.Join(dir, "config.yml")
-	writeConfig(t, cfg, endpoint, 5000)
-	p := start(t, "--config.file="+cfg)
+	_, p, _, _ := startOnSim(t, 5000)
 	var conns []net.Conn
 	for range 5 {
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
@@ -500,12 +490,7 @@ func TestSlowReadersReleased(t *testing.T) {
 func TestConcurrentScrapeLoad(t *testing.T) {
 	const accounts, scrapes, timeout = 10_000, 50, 10 * time.Second
 	const rssBound = 600 << 20
-	_, endpoint, _ := simServer(t, accounts)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
-	cfg := filepath.Join(dir, "config.yml")
-	writeConfig(t, cfg, endpoint, accounts)
-	p := start(t, "--config.file="+cfg)
+	_, p, _, _ := startOnSim(t, accounts)
 	alone := testutil.Measure(1, func() { p.get(t, "/metrics") })
 
 	type answer struct {
@@ -661,4 +646,17 @@ func TestAutoReload(t *testing.T) {
 			t.Fatal("a key is in the log")
 		}
 	}
+}
+
+// startOnSim starts the exporter on an in-process simulator app of n
+// accounts, all of them configured, and returns the simulated app, the
+// process, its configuration file and the simulator's endpoint.
+func startOnSim(t *testing.T, n int, args ...string) (*simulator.App, *proc, string, string) {
+	t.Helper()
+	app, endpoint, _ := simServer(t, n)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, endpoint, n)
+	return app, start(t, append([]string{"--config.file=" + cfg}, args...)...), cfg, endpoint
 }

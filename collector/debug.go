@@ -25,15 +25,11 @@ func (e *Exporter) serveDebug(w http.ResponseWriter, r *http.Request, opts Handl
 	effective := effectiveTimeout(timeout, opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), effective)
 	defer cancel()
-	if l := opts.Limit; l != nil {
-		select {
-		case l.slots <- struct{}{}:
-			defer func() { <-l.slots }()
-		case <-ctx.Done():
-			http.Error(w, "too many concurrent scrapes", http.StatusServiceUnavailable)
-			return
-		}
+	release, ok := opts.Limit.acquire(ctx, w)
+	if !ok {
+		return
 	}
+	defer release()
 	start := time.Now()
 	res := e.result(ctx, a)
 	took := time.Since(start)

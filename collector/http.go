@@ -79,6 +79,22 @@ func NewRequestLimit(n int) *RequestLimit {
 	return &RequestLimit{slots: make(chan struct{}, n)}
 }
 
+// acquire waits for a slot within ctx; when none comes free it answers 503
+// and reports false. A nil limit always has a slot.
+func (l *RequestLimit) acquire(ctx context.Context, w http.ResponseWriter) (release func(), ok bool) {
+	if l == nil {
+		return func() {}, true
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return func() { <-l.slots }, true
+	case <-ctx.Done():
+		http.Error(w, fmt.Sprintf("too many concurrent scrapes (--web.max-requests=%d): none finished within this scrape's timeout", cap(l.slots)),
+			http.StatusServiceUnavailable)
+		return nil, false
+	}
+}
+
 // MetricsHandler serves every app's metrics plus opts.Static.
 func (e *Exporter) MetricsHandler(opts HandlerOpts) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,16 +165,11 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout))
 	ctx, cancel := context.WithTimeout(r.Context(), effectiveTimeout(timeout, opts.TimeoutOffset))
 	defer cancel()
-	if l := opts.Limit; l != nil {
-		select {
-		case l.slots <- struct{}{}:
-			defer func() { <-l.slots }()
-		case <-ctx.Done():
-			http.Error(w, fmt.Sprintf("too many concurrent scrapes (--web.max-requests=%d): none finished within this scrape's timeout", cap(l.slots)),
-				http.StatusServiceUnavailable)
-			return
-		}
+	release, ok := opts.Limit.acquire(ctx, w)
+	if !ok {
+		return
 	}
+	defer release()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(static...)
 	reg.MustRegister(scrape{e: e, ctx: ctx, apps: apps})
