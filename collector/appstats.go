@@ -21,7 +21,7 @@ var beijing = time.FixedZone("UTC+8", 8*3600)
 
 // Backoff after a failed refresh: doubling from the first, up to the
 // app's interval.
-const statsFirstBackoff = time.Minute
+const statsFirstBackoff = 15 * time.Second
 
 // appStats is an app's statistics state. Like the counters, it is carried
 // over a reload for an app that keeps its name and SDKAppID.

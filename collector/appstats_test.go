@@ -116,7 +116,7 @@ func TestAppStatisticsOncePerInterval(t *testing.T) {
 		t.Fatalf("%d calls: a failed refresh was retried at the next scrapes, before its backoff", c)
 	}
 	r.simApp.SetFaults(simulator.Faults{})
-	advance(61 * time.Second)
+	advance(16 * time.Second)
 	f = r.scrape(t, "/metrics", nil)
 	if c := calls(); c != 5 {
 		t.Fatalf("%d calls, want the retry after the backoff", c)

@@ -508,6 +508,11 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("app statistics match the simulator", func(t *testing.T) {
+		// The first refresh may have been cut by a scrape's 1 s timeout on
+		// a busy machine; it is retried after a short backoff.
+		testutil.WaitFor(t, 60*time.Second, "for every app's statistics", func() bool {
+			return len(prom.query(`tencentchat_app_daily_active_users{job="tencentchat"}`)) == len(apps)
+		})
 		now := time.Now()
 		yesterday := now.In(time.FixedZone("UTC+8", 8*3600)).AddDate(0, 0, -1).Format("20060102")
 		for _, a := range apps {
