@@ -660,3 +660,17 @@ func startOnSim(t *testing.T, n int, args ...string) (*simulator.App, *proc, str
 	writeConfig(t, cfg, endpoint, n)
 	return app, start(t, append([]string{"--config.file=" + cfg}, args...)...), cfg, endpoint
 }
+
+// TestServerErrorLog: the server's own errors (accept failures, TLS
+// handshakes) come out through the exporter's logger, in its format, not
+// in Go's plain log format.
+func TestServerErrorLog(t *testing.T) {
+	var buf testutil.Buffer
+	logger := log.NewLogfmtLogger(&buf)
+	srv := newServer(context.Background(), http.NotFoundHandler(), logger, time.Minute)
+	srv.ErrorLog.Printf("http: Accept error: accept tcp [::]:9882: accept4: too many open files; retrying in 5ms")
+	line := strings.TrimSpace(buf.String())
+	if !strings.HasPrefix(line, "level=error component=http msg=") || !strings.Contains(line, "too many open files") {
+		t.Fatalf("server error logged as %q", line)
+	}
+}

@@ -314,9 +314,18 @@ func newServer(ctx context.Context, h http.Handler, logger log.Logger, idle time
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idle,
-		ErrorLog:          stdlog.New(log.NewStdlibAdapter(level.Error(log.With(logger, "component", "http"))), "", 0),
+		ErrorLog:          stdlog.New(errorLogWriter{level.Error(log.With(logger, "component", "http"))}, "", 0),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+}
+
+// errorLogWriter turns each line of the server's log into one log line of
+// ours. (go-kit's stdlib adapter would read "accept tcp [::]:9882:" as a
+// caller.)
+type errorLogWriter struct{ l log.Logger }
+
+func (w errorLogWriter) Write(p []byte) (int, error) {
+	return len(p), w.l.Log("msg", strings.TrimSpace(string(p)))
 }
 
 // serve runs the server until ctx ends. Requests live in ctx, so SIGTERM
