@@ -10,7 +10,10 @@ GO=${GO:-go}
 VERSION=${VERSION:-$(cat VERSION)}
 LDFLAGS=${LDFLAGS:-}
 rm -rf dist && mkdir -p dist
-for platform in linux/amd64 linux/arm64 linux/armv7 darwin/amd64 darwin/arm64 windows/amd64; do
+# No 32-bit platforms: Tencent's tls-sig-api-v2-golang v1.4.0, which signs
+# the UserSigs, does not compile where int has 32 bits (a constant
+# 0xFF000000 overflows int in TLSSigAPI.go).
+for platform in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64; do
   os=${platform%/*} arch=${platform#*/}
   goarch=$arch goarm=
   if [ "$arch" = armv7 ]; then goarch=arm goarm=7; fi
