@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild lint tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -36,6 +36,17 @@ fmt-check:
 # another version. The first build takes 10 to 25 minutes.
 tools:
 	@GO=$(GO) ./tools/build.sh
+
+# golangci-lint v2, pinned, built into .tools/bin when missing or of
+# another version (a few minutes the first time), with .golangci.yml.
+GOLANGCI_LINT_VERSION := 2.15.0
+lint:
+	@if ! .tools/bin/golangci-lint version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION) "; then \
+	  echo "lint: building golangci-lint $(GOLANGCI_LINT_VERSION) into .tools/bin (a few minutes the first time)"; \
+	  GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$(GOLANGCI_LINT_VERSION); \
+	fi
+	.tools/bin/golangci-lint run ./...
+	cd tools/dashboard && ../../.tools/bin/golangci-lint run ./...
 
 # mixin/alerts.yml from its template and the thresholds in mixin/config.yml.
 mixin:

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -28,6 +29,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-kit/log"
+
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -46,7 +48,7 @@ func TestSIGTERMDuringScrape(t *testing.T) {
 
 	scraped := make(chan int, 1)
 	go func() {
-		req, _ := http.NewRequest("GET", "http://"+p.addr+"/metrics", nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/metrics", nil)
 		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "60")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -218,14 +220,14 @@ func serveTest(t *testing.T, h http.Handler) string {
 func TestTimeoutHeaderAndBadRequests(t *testing.T) {
 	p := start(t, "--demo")
 	for _, h := range []string{"garbage", "-5", "0", "1e308", "NaN", ""} {
-		req, _ := http.NewRequest("GET", "http://"+p.addr+"/metrics", nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/metrics", nil)
 		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", h)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			t.Errorf("timeout header %q: status %d", h, resp.StatusCode)
 		}
 	}
@@ -278,7 +280,7 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	pool.AppendCertsFromPEM(certPEM)
 	trusted := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	get := func(c *http.Client, url, user, pass string) (int, error) {
-		req, _ := http.NewRequest("GET", url, nil)
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		if user != "" {
 			req.SetBasicAuth(user, pass)
 		}
@@ -366,9 +368,9 @@ func TestBrokenConfigsExitOne(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		out, err := exec.CommandContext(ctx, binary, "--config.check", "--config.file="+file).CombinedOutput()
 		cancel()
-		ee, ok := err.(*exec.ExitError)
+		var ee *exec.ExitError
 		line := strings.TrimSpace(string(out))
-		if !ok || ee.ExitCode() != 1 || strings.Contains(line, "\n") || !strings.Contains(line, file) ||
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Contains(line, "\n") || !strings.Contains(line, file) ||
 			!strings.Contains(line, `app "prod"`) || !strings.Contains(line, c.key) || strings.Contains(line, "panic") {
 			t.Errorf("case %d: %v: %q", i, err, line)
 		}
@@ -476,7 +478,8 @@ func TestSlowReadersReleased(t *testing.T) {
 	for i, conn := range conns {
 		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 		n, err := io.Copy(io.Discard, conn)
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
 			t.Errorf("client %d: still open 20 s after its timeout (%d bytes read)", i, n)
 		}
 	}

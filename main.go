@@ -154,7 +154,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 		return nil, fmt.Errorf("--log.format must be logfmt or json, got %q", f.logFormat)
 	}
 	if err := checkTelemetryPath(f.metricsPath); err != nil {
-		return nil, fmt.Errorf("--web.telemetry-path: %v", err)
+		return nil, fmt.Errorf("--web.telemetry-path: %w", err)
 	}
 	return f, nil
 }

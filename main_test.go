@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-logfmt/logfmt"
+
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -176,7 +178,8 @@ func TestVersion(t *testing.T) {
 
 func TestBadFlag(t *testing.T) {
 	out, err := exec.Command(binary, "--log.level=loud").CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "log.level") {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "log.level") {
 		t.Fatalf("%v: %s", err, out)
 	}
 }
@@ -306,8 +309,8 @@ func TestConfigCheck(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yml")
 	os.WriteFile(bad, []byte("apps:\n  - name: prod\n    sdkappid: 1\n    identifier: a\n    secret_key_file: key.txt\n    region: china\n    batch_size: 51\n    accounts: ['@TOA#_a']\n"), 0o600)
 	out, err = exec.Command(binary, "--config.check", "--config.file="+bad).CombinedOutput()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 1 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("bad config exit: %v", err)
 	}
 	line := strings.TrimSpace(string(out))
@@ -317,7 +320,7 @@ func TestConfigCheck(t *testing.T) {
 	// A bad config at start-up stops the exporter with status 1.
 	cmd := exec.Command(binary, "--config.file="+bad, "--web.listen-address="+testutil.FreeAddr(t))
 	out, err = cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "batch_size") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "batch_size") {
 		t.Fatalf("start with a bad config: %v %s", err, out)
 	}
 }
@@ -428,8 +431,8 @@ func TestLandingPageLinks(t *testing.T) {
 func TestBadTelemetryPath(t *testing.T) {
 	for _, path := range []string{"/probe", "/-/healthy", "/-/reload", "/", "metrics", "", "/a b", "/debug/pprof/heap"} {
 		out, err := exec.Command(binary, "--web.telemetry-path="+path, "--demo").CombinedOutput()
-		ee, ok := err.(*exec.ExitError)
-		if !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "--web.telemetry-path") ||
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "--web.telemetry-path") ||
 			strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
 			t.Errorf("%q: %v: %s", path, err, out)
 		}

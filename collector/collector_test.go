@@ -283,7 +283,7 @@ func TestScrapeTimeout(t *testing.T) {
 		{"1e12", 0, 5 * time.Minute},
 	}
 	for _, c := range cases {
-		req, _ := http.NewRequest("GET", "/metrics", nil)
+		req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
 		if c.header != "" {
 			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", c.header)
 		}
@@ -559,8 +559,8 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("stats %+v: more than %d calls in one second", s, rateLimit)
 	}
 	// The first call goes at once, the other 19 at 1/R intervals.
-	if min := time.Duration(accounts/50-1) * time.Second / rateLimit; took < min || took > min+testutil.Slack(base) {
-		t.Fatalf("scrape took %v, want %v plus at most %v (unlimited scrape: %v)", took, min, testutil.Slack(base), base)
+	if least := time.Duration(accounts/50-1) * time.Second / rateLimit; took < least || took > least+testutil.Slack(base) {
+		t.Fatalf("scrape took %v, want %v plus at most %v (unlimited scrape: %v)", took, least, testutil.Slack(base), base)
 	}
 	if v, _ := f.value("tencentchat_up", nil); v != 1 {
 		t.Fatal("scrape incomplete")

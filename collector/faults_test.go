@@ -223,7 +223,7 @@ func TestReloadDuringScrapes(t *testing.T) {
 				f := r.scrape(t, "/metrics", nil)
 				apps := f.count("tencentchat_up")
 				accounts := f.count("tencentchat_official_account_up")
-				if !(apps == 1 && accounts == 60) && !(apps == 2 && accounts == 80) {
+				if (apps != 1 || accounts != 60) && (apps != 2 || accounts != 80) {
 					t.Errorf("scrape saw %d apps and %d accounts: half of a configuration", apps, accounts)
 				}
 				for _, m := range f["tencentchat_up"].GetMetric() {

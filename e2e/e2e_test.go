@@ -95,7 +95,7 @@ func startProc(t *testing.T, ready string, name string, args ...string) *exec.Cm
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		return resp.StatusCode == http.StatusOK
 	})
 	return cmd
 }

@@ -366,7 +366,7 @@ func (s Settings) validate() error {
 
 func (a appFile) resolve(dir string) (App, []string, error) {
 	var warnings []string
-	if err := a.Settings.validate(); err != nil {
+	if err := a.validate(); err != nil {
 		return App{}, nil, err
 	}
 	app := App{Name: a.Name, SDKAppID: a.SDKAppID, Identifier: a.Identifier, Settings: a.Settings}
@@ -388,7 +388,7 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 
 	if a.Endpoint != "" {
 		if app.Endpoint, err = checkEndpoint(a.Endpoint); err != nil {
-			return App{}, nil, fmt.Errorf("endpoint: %v", err)
+			return App{}, nil, fmt.Errorf("endpoint: %w", err)
 		}
 	} else if a.Region == "" {
 		return App{}, nil, fmt.Errorf("region: missing: set region (%s) or endpoint", strings.Join(Regions(), ", "))
@@ -396,14 +396,14 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 
 	for i, id := range a.Accounts {
 		if err := CheckAccountID(id); err != nil {
-			return App{}, nil, fmt.Errorf("accounts[%d]: %v", i, err)
+			return App{}, nil, fmt.Errorf("accounts[%d]: %w", i, err)
 		}
 	}
 	ids := append([]string(nil), a.Accounts...)
 	if a.AccountsFile != "" {
 		fromFile, err := readAccounts(resolvePath(dir, a.AccountsFile))
 		if err != nil {
-			return App{}, nil, fmt.Errorf("accounts_file: %v", err)
+			return App{}, nil, fmt.Errorf("accounts_file: %w", err)
 		}
 		ids = append(ids, fromFile...)
 	}
@@ -451,7 +451,7 @@ func (a appFile) secret(dir string) (Secret, error) {
 	case a.SecretKeyFile != "":
 		raw, err := readLimited(resolvePath(dir, a.SecretKeyFile), maxSecretFile)
 		if err != nil {
-			return "", fmt.Errorf("secret_key_file: %v", unwrapPathErr(a.SecretKeyFile, err))
+			return "", fmt.Errorf("secret_key_file: %w", unwrapPathErr(a.SecretKeyFile, err))
 		}
 		key := strings.TrimSpace(string(raw))
 		if key == "" {
@@ -522,12 +522,12 @@ func readAccounts(path string) ([]string, error) {
 			continue
 		}
 		if err := CheckAccountID(line); err != nil {
-			return nil, fmt.Errorf("%s: line %d: %v", path, n, err)
+			return nil, fmt.Errorf("%s: line %d: %w", path, n, err)
 		}
 		ids = append(ids, line)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ids, nil
 }

@@ -20,9 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 	"github.com/tencentyun/tls-sig-api-v2-golang/tencentyun"
 	"golang.org/x/time/rate"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
 const (
@@ -322,8 +323,8 @@ func TestTransportFailures(t *testing.T) {
 		reason  Reason
 		calls   int // with Retries 2
 	}{
-		{"502", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, ReasonHTTPStatus, 3},
-		{"429 retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(429) }, ReasonHTTPStatus, 3},
+		{"502", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }, ReasonHTTPStatus, 3},
+		{"429 retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTooManyRequests) }, ReasonHTTPStatus, 3},
 		{"bad gzip not retried", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Encoding", "gzip")
 			io.WriteString(w, "this is not gzip at all")
@@ -338,8 +339,8 @@ func TestTransportFailures(t *testing.T) {
 		{"OK with an empty list", func(w http.ResponseWriter, _ *http.Request) {
 			io.WriteString(w, `{"ErrorCode":0,"OfficialAccountInfoList":[]}`)
 		}, ReasonDecode, 1},
-		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, ReasonHTTPStatus, 3},
-		{"404 not retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }, ReasonHTTPStatus, 1},
+		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }, ReasonHTTPStatus, 3},
+		{"404 not retried", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) }, ReasonHTTPStatus, 1},
 		{"redirect not followed", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "http://example.invalid/steal", http.StatusFound)
 		}, ReasonHTTPStatus, 1},
@@ -579,7 +580,7 @@ func TestResultMatching(t *testing.T) {
 					t.Errorf("account %d: got %s, want %s", i, got[i], w)
 				}
 			}
-			if fmt.Sprint(ans.OtherCodes) != fmt.Sprint(tc.other) && !(len(ans.OtherCodes) == 0 && len(tc.other) == 0) {
+			if fmt.Sprint(ans.OtherCodes) != fmt.Sprint(tc.other) && (len(ans.OtherCodes) != 0 || len(tc.other) != 0) {
 				t.Errorf("other codes %v, want %v", ans.OtherCodes, tc.other)
 			}
 		})

@@ -69,7 +69,7 @@ func run() error {
 	exporter, simulator := filepath.Join(dir, "tencentchat_exporter"), filepath.Join(dir, "tencentchat-simulator")
 	for bin, pkg := range map[string]string{exporter: ".", simulator: "./cmd/tencentchat-simulator"} {
 		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+			return fmt.Errorf("build %s: %w\n%s", pkg, err, out)
 		}
 	}
 
@@ -184,7 +184,7 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("warm-up scrape incomplete: %v", err)
+			return nil, fmt.Errorf("warm-up scrape incomplete: %w", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -4,6 +4,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -26,7 +27,8 @@ const file = "../../mixin/dashboards/tencentchat-official-accounts.json"
 // strictErr undoes a quirk of the SDK: its strict decoders return their
 // error list typed even when it is empty, a non-nil error meaning none.
 func strictErr(err error) error {
-	if be, ok := err.(cog.BuildErrors); ok && len(be) == 0 {
+	var be cog.BuildErrors
+	if errors.As(err, &be) && len(be) == 0 {
 		return nil
 	}
 	return err
@@ -36,9 +38,11 @@ func strictErr(err error) error {
 // and annotation lists trips over that quirk (every panel is dropped with
 // an empty error), so those lists are decoded here item by item, each as
 // strictly.
+//
+//nolint:staticcheck // The mixin's dashboard is Grafana's classic JSON model, which v1 types describe.
 func decode(raw []byte) (*dashboard.Dashboard, error) {
 	plugins.RegisterDefaultPlugins()
-	var d dashboard.Dashboard
+	var d dashboard.Dashboard //nolint:staticcheck // as above
 	if err := strictErr(d.UnmarshalJSONStrict(raw)); err != nil {
 		return nil, err
 	}
