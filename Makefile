@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild lint tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild image-test lint tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -36,6 +36,11 @@ fmt-check:
 # another version. The first build takes 10 to 25 minutes.
 tools:
 	@GO=$(GO) ./tools/build.sh
+
+# Builds the Dockerfile with podman (offline, from local stand-ins of its
+# base images) and runs the image as the README does.
+image-test:
+	GO=$(GO) ./tools/image-test.sh
 
 # golangci-lint v2, pinned, built into .tools/bin when missing or of
 # another version (a few minutes the first time), with .golangci.yml.

@@ -148,10 +148,13 @@ func Load(path string) (*Config, []string, error) {
 	return cfg, warnings, nil
 }
 
+// unwrapPath drops the path an *os.PathError repeats (the message names
+// the file already), keeping the hint for a file the exporter may not
+// read.
 func unwrapPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return pe.Err
+		return permissionHint(pe.Err)
 	}
 	return err
 }
@@ -547,14 +550,14 @@ const (
 func readLimited(path string, limit int64) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, permissionHint(err)
+		return nil, err
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, permissionHint(err)
+		return nil, err
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, limit+1))

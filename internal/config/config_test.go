@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -273,5 +275,17 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if len(cfg.Apps) != 2 || cfg.Apps[1].Concurrency != 2 || cfg.Apps[1].RateLimit != 20 || cfg.Apps[0].Region != "china" {
 		t.Fatalf("%+v", cfg.Apps)
+	}
+}
+
+// TestPermissionHint: a file the exporter may not read gets a message that
+// says what to do. (Root reads every file, so the error is made here.)
+func TestPermissionHint(t *testing.T) {
+	err := unwrapPath(&os.PathError{Op: "open", Path: "/run/secrets/k", Err: fs.ErrPermission})
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "make the file readable") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := unwrapPath(&os.PathError{Op: "open", Path: "/x", Err: fs.ErrNotExist}); strings.Contains(err.Error(), "readable") {
+		t.Fatalf("a missing file got the permission hint: %v", err)
 	}
 }
