@@ -31,7 +31,7 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
-# The pinned Prometheus 3 and Alertmanager (tools/*/go.mod) that the end-to-end
+# The pinned Prometheus 3, Alertmanager and helm (tools/*/go.mod) that the end-to-end
 # suite and the rule tests run, built into .tools/bin when missing or of
 # another version. The first build takes 10 to 25 minutes.
 tools:
@@ -52,6 +52,7 @@ lint:
 	fi
 	.tools/bin/golangci-lint run ./...
 	cd tools/dashboard && ../../.tools/bin/golangci-lint run ./...
+	cd tools/helm && ../../.tools/bin/golangci-lint run ./...
 
 # mixin/alerts.yml from its template and the thresholds in mixin/config.yml.
 mixin:
@@ -61,6 +62,7 @@ mixin:
 test: tools fmt-check vet
 	$(GO) test -race -count=1 ./...
 	cd tools/dashboard && $(GO) test -count=1 ./...
+	cd tools/helm && $(GO) test -count=1 ./...
 
 # make test three times in a row with every core kept busy: the tests must
 # not depend on an idle machine.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the pinned tools the end-to-end suite and the rule tests run, into
-# .tools/bin, when they are missing or of another version: Prometheus 3
-# (prometheus, promtool; pinned in tools/prometheus/go.mod) and
-# Alertmanager (tools/alertmanager/go.mod). Each is a module of its own,
+# Builds the pinned tools the end-to-end suite and the rule and chart tests
+# run, into .tools/bin, when they are missing or of another version:
+# Prometheus 3 (prometheus, promtool; pinned in tools/prometheus/go.mod),
+# Alertmanager (tools/alertmanager/go.mod) and helm (tools/helm/go.mod). Each is a module of its own,
 # so the exporter's go.mod does not carry their dependency trees.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,10 +47,11 @@ prometheus_release() {
   local minor=${1#v0.}; minor=${minor%%.*}
   echo "$((minor / 100)).$((minor % 100)).${1##*.}"
 }
-# Alertmanager's module versions are its releases.
+# Alertmanager's and helm's module versions are their releases.
 alertmanager_release() { echo "${1#v}"; }
 
 build Prometheus tools/prometheus github.com/prometheus/prometheus prometheus_release \
   github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
 build Alertmanager tools/alertmanager github.com/prometheus/alertmanager alertmanager_release \
   github.com/prometheus/alertmanager/cmd/alertmanager
+build Helm tools/helm helm.sh/helm/v3 alertmanager_release helm.sh/helm/v3/cmd/helm

@@ -1,6 +1,7 @@
 // Command mixin writes mixin/alerts.yml from mixin/alerts.yml.tmpl and the
 // thresholds in mixin/config.yml (`make mixin`), so that tuning an alert
-// is an edit of one commented file rather than of PromQL.
+// is an edit of one commented file rather than of PromQL. It writes the
+// same rules into the Helm chart, whose PrometheusRule serves them.
 package main
 
 import (
@@ -12,6 +13,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 )
+
+// Outputs are the files the rules are written to, relative to the
+// repository's root.
+var Outputs = []string{"mixin/alerts.yml", "charts/tencentchat-exporter/files/alerts.yml"}
 
 // Config is mixin/config.yml.
 type Config struct {
@@ -30,14 +35,16 @@ type Config struct {
 
 func main() {
 	out, err := Render("mixin/alerts.yml.tmpl", "mixin/config.yml")
-	if err == nil {
-		err = os.WriteFile("mixin/alerts.yml", out, 0o644)
+	for _, file := range Outputs {
+		if err == nil {
+			err = os.WriteFile(file, out, 0o644)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mixin:", err)
 		os.Exit(1)
 	}
-	fmt.Println("mixin: wrote mixin/alerts.yml")
+	fmt.Println("mixin: wrote", Outputs)
 }
 
 // Render executes the template with the configuration; every key must be

@@ -6,19 +6,22 @@ import (
 	"testing"
 )
 
-// TestAlertsUpToDate: the committed mixin/alerts.yml is what `make mixin`
-// writes from the committed template and thresholds.
+// TestAlertsUpToDate: the committed mixin/alerts.yml, and the chart's copy
+// its PrometheusRule serves, are what `make mixin` writes from the
+// committed template and thresholds.
 func TestAlertsUpToDate(t *testing.T) {
 	want, err := Render("../../mixin/alerts.yml.tmpl", "../../mixin/config.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("../../mixin/alerts.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Fatal("mixin/alerts.yml differs from mixin/alerts.yml.tmpl with mixin/config.yml: run `make mixin`")
+	for _, file := range Outputs {
+		got, err := os.ReadFile("../../" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s differs from mixin/alerts.yml.tmpl with mixin/config.yml: run `make mixin`", file)
+		}
 	}
 }
 
