@@ -502,9 +502,14 @@ func TestConcurrentScrapeLoad(t *testing.T) {
 	}
 	answers := make(chan answer, scrapes)
 	var wg sync.WaitGroup
-	// The answers are due by the timeout; the slack is what this machine,
-	// as busy as it gets under this load, adds to a round trip: the longest
-	// /-/healthy round trip sampled while the scrapes run.
+	// The answers are due by the timeout. The slack is what this machine,
+	// as busy as it gets, adds: the larger of one whole scrape measured
+	// alone before the burst and the longest /-/healthy round trip sampled
+	// while the scrapes run. On a machine whose cores are taken by other
+	// work, a client can see a connection closed on time seconds later.
+	// The bound still catches the defect it is for: unbounded, such a
+	// burst answered after 90 s. That nothing is written after the timeout
+	// is TestSlowReadersReleased's to show.
 	var base time.Duration
 	done := make(chan struct{})
 	var sampler sync.WaitGroup
@@ -551,8 +556,9 @@ func TestConcurrentScrapeLoad(t *testing.T) {
 		case a.status != 200 && a.status != http.StatusServiceUnavailable:
 			t.Errorf("a scrape got %d after %v", a.status, a.took)
 		}
-		if limit := timeout + testutil.Slack(base); a.took > limit {
-			t.Errorf("a scrape answered after %v, past Prometheus' %v (round trip under this load: %v)", a.took, timeout, base)
+		if limit := timeout + testutil.Slack(max(base, alone)); a.took > limit {
+			t.Errorf("a scrape answered after %v, past Prometheus' %v plus the slack of %v (one scrape alone: %v, round trip under this load: %v)",
+				a.took, timeout, testutil.Slack(max(base, alone)), alone, base)
 		}
 	}
 	hwm := procStatus(t, p.cmd.Process.Pid, "VmHWM")
