@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -84,9 +85,7 @@ func (e *Exporter) refreshStats(ctx context.Context, a *app) {
 }
 
 // errNoCompleteDay is a getappinfo answer without a day before today.
-type errNoCompleteDay struct{}
-
-func (errNoCompleteDay) Error() string { return "getappinfo answered no complete day" }
+var errNoCompleteDay = errors.New("getappinfo answered no complete day")
 
 // completeDay picks the most recent day before today (Beijing time) from a
 // getappinfo answer: today's numbers are still growing, and Tencent does
@@ -107,7 +106,7 @@ func (e *Exporter) completeDay(a *app, days []tencentchat.AppDay, now time.Time)
 		}
 	}
 	if best == nil {
-		return nil, errNoCompleteDay{}
+		return nil, errNoCompleteDay
 	}
 	out := &statsDay{start: bestStart, values: make(map[string]float64, len(statsMetrics))}
 	for _, m := range statsMetrics {

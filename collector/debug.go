@@ -1,13 +1,13 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,24 +21,25 @@ import (
 // scrape's; what it adds is the story: the app's settings, every API call,
 // the accounts that came back with their own code, and the metrics.
 func (e *Exporter) serveDebug(w http.ResponseWriter, r *http.Request, opts HandlerOpts, a *app) {
-	timeout, _ := prometheusTimeout(r)
-	effective := effectiveTimeout(timeout, opts.TimeoutOffset)
-	ctx, cancel := context.WithTimeout(r.Context(), effective)
-	defer cancel()
-	release, ok := opts.Limit.acquire(ctx, w)
+	sw, ok := e.openScrape(w, r, opts)
 	if !ok {
 		return
 	}
-	defer release()
-	start := time.Now()
-	res := e.result(ctx, a)
-	took := time.Since(start)
+	defer sw.close()
+	// As a normal scrape: statistics refreshed beside the fetch when due.
+	var stats sync.WaitGroup
+	if a.cfg.AppStatistics {
+		stats.Go(func() { e.refreshStats(sw.ctx, a) })
+	}
+	res := e.result(sw.ctx, a)
+	stats.Wait()
+	took := time.Since(sw.start)
 
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var b strings.Builder
 	writeSettings(&b, a.cfg)
 	fmt.Fprintf(&b, "\nScrape: timeout %v less offset %v = deadline %v; answered after %v; tencentchat_up %d\n",
-		timeout, opts.TimeoutOffset, effective, took.Round(time.Millisecond), boolInt(res.ok))
+		sw.timeout, opts.TimeoutOffset, sw.deadline, took.Round(time.Millisecond), boolInt(res.ok))
 
 	res.mu.Lock()
 	traces := slices.Clone(res.traces)
@@ -146,5 +147,8 @@ func (c resultCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c resultCollector) Collect(ch chan<- prometheus.Metric) {
 	emitAccounts(ch, c.a, c.r, 0, len(c.r.accounts))
+	if c.a.cfg.AppStatistics {
+		emitStats(ch, c.a)
+	}
 	emitApp(ch, c.a, c.r)
 }

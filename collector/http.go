@@ -156,23 +156,14 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	if !allowScrape(w, r) {
 		return
 	}
-	start := time.Now()
-	timeout, clamped := prometheusTimeout(r)
-	if clamped && e.tinyTimeoutLogged.CompareAndSwap(false, true) {
-		level.Warn(e.logger).Log("msg", "scrape timeout header below the minimum; using the minimum (logged once)",
-			"header", r.Header.Get(timeoutHeader), "minimum", minTimeout)
-	}
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout))
-	ctx, cancel := context.WithTimeout(r.Context(), effectiveTimeout(timeout, opts.TimeoutOffset))
-	defer cancel()
-	release, ok := opts.Limit.acquire(ctx, w)
+	sw, ok := e.openScrape(w, r, opts)
 	if !ok {
 		return
 	}
-	defer release()
+	defer sw.close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(static...)
-	reg.MustRegister(scrape{e: e, ctx: ctx, apps: apps})
+	reg.MustRegister(scrape{e: e, ctx: sw.ctx, apps: apps})
 	mfs, err := reg.Gather()
 	if r.Context().Err() != nil {
 		// Shutting down (or the scraper hung up): what was gathered is
@@ -191,7 +182,7 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 		// would get the text format it did not ask for.
 		EnableOpenMetrics: true,
 	}).ServeHTTP(buf, r)
-	if time.Since(start) > timeout-writeMargin {
+	if time.Since(sw.start) > sw.timeout-writeMargin {
 		http.Error(w, "the scrape was not encoded before Prometheus' timeout: the exporter is overloaded (see --web.max-requests)",
 			http.StatusServiceUnavailable)
 		return
@@ -201,6 +192,37 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	}
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(buf.body.Bytes())
+}
+
+// scrapeWindow is one scrape's time: Prometheus' timeout, the shorter
+// deadline of its API calls, and the slot it holds.
+type scrapeWindow struct {
+	start             time.Time
+	timeout, deadline time.Duration
+	ctx               context.Context
+	close             func() // releases the slot and the context
+}
+
+// openScrape sets a scrape's deadlines (writing stops at Prometheus'
+// timeout, API calls at the timeout less the offset) and waits within them
+// for a slot; without one it has answered 503 and reports false.
+func (e *Exporter) openScrape(w http.ResponseWriter, r *http.Request, opts HandlerOpts) (*scrapeWindow, bool) {
+	sw := &scrapeWindow{start: time.Now()}
+	timeout, clamped := prometheusTimeout(r)
+	if clamped && e.tinyTimeoutLogged.CompareAndSwap(false, true) {
+		level.Warn(e.logger).Log("msg", "scrape timeout header below the minimum; using the minimum (logged once)",
+			"header", r.Header.Get(timeoutHeader), "minimum", minTimeout)
+	}
+	sw.timeout, sw.deadline = timeout, effectiveTimeout(timeout, opts.TimeoutOffset)
+	_ = http.NewResponseController(w).SetWriteDeadline(sw.start.Add(timeout))
+	ctx, cancel := context.WithTimeout(r.Context(), sw.deadline)
+	release, ok := opts.Limit.acquire(ctx, w)
+	if !ok {
+		cancel()
+		return nil, false
+	}
+	sw.ctx, sw.close = ctx, func() { release(); cancel() }
+	return sw, true
 }
 
 // writeMargin is the time an encoded answer must have left before

@@ -62,6 +62,8 @@ func TestDebugProbe(t *testing.T) {
 			want: []string{"ErrorCode 70009 (UserSig verification failed", "tencentchat_up 0"}},
 		{name: "retried transient", faults: simulator.Faults{ErrorCode: 10004},
 			want: []string{"attempt 1: HTTP 200, ErrorCode 10004", "retried after", "attempt 3: HTTP 200, ErrorCode 10004"}},
+		{name: "app statistics", mod: func(a *config.App) { a.AppStatistics = true },
+			want: []string{"tencentchat_app_daily_active_users ", `tencentchat_api_requests_total{api="getappinfo",app_name="main",sdkappid="1400000000"} 1`}},
 		{name: "bad gateway", faults: simulator.Faults{Rates: map[simulator.FaultKind]float64{simulator.FaultHTTP502: 1}},
 			want: []string{"attempt 1: HTTP 502", "retried after"}},
 	}
