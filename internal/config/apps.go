@@ -1,0 +1,233 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Limits of the API and sane bounds for the knobs. MaxBatchSize is the one
+// place the exporter knows the API's 50 accounts a call.
+const (
+	MaxBatchSize   = 50
+	MaxAccountID   = 48
+	AccountPrefix  = "@TOA#_"
+	maxConcurrency = 64
+	maxRetries     = 10
+	minUserSigTTL  = 5 * time.Minute
+
+	minAppStatisticsInterval = time.Minute
+)
+
+// Settings are the knobs that defaults give and each app may override. A
+// new setting is a field here, its default in Defaults and its check in
+// validate: the YAML keys come from the tags.
+type Settings struct {
+	Region      string        `yaml:"region"`
+	Timeout     time.Duration `yaml:"timeout"`
+	BatchSize   int           `yaml:"batch_size"`
+	Concurrency int           `yaml:"concurrency"`
+	RateLimit   float64       `yaml:"rate_limit"`
+	Retries     int           `yaml:"retries"`
+	UserSigTTL  time.Duration `yaml:"usersig_ttl"`
+	CacheTTL    time.Duration `yaml:"cache_ttl"`
+
+	// AppStatistics turns on getappinfo, refreshed every
+	// AppStatisticsInterval (its data changes once a day).
+	AppStatistics         bool          `yaml:"app_statistics"`
+	AppStatisticsInterval time.Duration `yaml:"app_statistics_interval"`
+}
+
+// Defaults returns the settings a file's defaults section starts from, and
+// those of configurations made in code (demo mode).
+func Defaults() Settings {
+	return Settings{
+		Timeout:     5 * time.Second, // the API's backend gives up after about 3 s
+		BatchSize:   MaxBatchSize,
+		Concurrency: 4,
+		RateLimit:   100,
+		Retries:     2,
+		UserSigTTL:  24 * time.Hour,
+
+		AppStatisticsInterval: 30 * time.Minute,
+	}
+}
+
+// regionDomains maps the region names users put in their configuration to
+// the REST API domain of that region, as listed by Tencent's API pages.
+var regionDomains = map[string]string{
+	"china":          "console.tim.qq.com",
+	"singapore":      "adminapisgp.im.qcloud.com",
+	"seoul":          "adminapikr.im.qcloud.com",
+	"tokyo":          "adminapijpn.im.qcloud.com",
+	"frankfurt":      "adminapiger.im.qcloud.com",
+	"silicon-valley": "adminapiusa.im.qcloud.com",
+	"jakarta":        "adminapiidn.im.qcloud.com",
+}
+
+// Regions returns the valid region names, sorted.
+func Regions() []string {
+	names := make([]string, 0, len(regionDomains))
+	for name := range regionDomains {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// App is one configured app, resolved: defaults applied, secret read,
+// accounts merged.
+type App struct {
+	Name       string
+	SDKAppID   uint64
+	Identifier string
+	SecretKey  Secret
+	Endpoint   string // base URL that overrides Region's, normalised; "" to use Region
+	Accounts   []string
+	Settings
+}
+
+// BaseURL is where the app's API calls go: its endpoint, or its region's
+// HTTPS domain. A loaded App always has one of the two.
+func (a App) BaseURL() string {
+	if a.Endpoint != "" {
+		return a.Endpoint
+	}
+	return "https://" + regionDomains[a.Region]
+}
+
+// validate checks the settings' values.
+func (s Settings) validate() error {
+	_, known := regionDomains[s.Region]
+	switch {
+	case s.Region != "" && !known:
+		return fmt.Errorf("region: unknown region %q (valid: %s)", s.Region, strings.Join(Regions(), ", "))
+	case s.Timeout <= 0:
+		return fmt.Errorf("timeout: must be positive, got %s", s.Timeout)
+	case s.BatchSize < 1 || s.BatchSize > MaxBatchSize:
+		return fmt.Errorf("batch_size: must be 1 to %d, got %d", MaxBatchSize, s.BatchSize)
+	case s.Concurrency < 1 || s.Concurrency > maxConcurrency:
+		return fmt.Errorf("concurrency: must be 1 to %d, got %d", maxConcurrency, s.Concurrency)
+	case s.RateLimit < 0:
+		return fmt.Errorf("rate_limit: must be 0 (unlimited) or more, got %g", s.RateLimit)
+	case s.Retries < 0 || s.Retries > maxRetries:
+		return fmt.Errorf("retries: must be 0 to %d, got %d", maxRetries, s.Retries)
+	case s.UserSigTTL < minUserSigTTL:
+		return fmt.Errorf("usersig_ttl: must be at least %s, got %s", minUserSigTTL, s.UserSigTTL)
+	case s.CacheTTL < 0:
+		return fmt.Errorf("cache_ttl: must be 0 (off) or more, got %s", s.CacheTTL)
+	case s.AppStatisticsInterval < minAppStatisticsInterval:
+		return fmt.Errorf("app_statistics_interval: must be at least %s, got %s", minAppStatisticsInterval, s.AppStatisticsInterval)
+	}
+	return nil
+}
+
+func (a appFile) resolve(dir string) (App, []string, error) {
+	var warnings []string
+	if err := a.validate(); err != nil {
+		return App{}, nil, err
+	}
+	app := App{Name: a.Name, SDKAppID: a.SDKAppID, Identifier: a.Identifier, Settings: a.Settings}
+	switch {
+	case a.Name == "":
+		return App{}, nil, errors.New("name: missing")
+	case len(a.Name) > 128:
+		return App{}, nil, errors.New("name: longer than 128 bytes")
+	case a.SDKAppID == 0:
+		return App{}, nil, errors.New("sdkappid: missing")
+	case a.Identifier == "":
+		return App{}, nil, errors.New("identifier: missing (an App admin account)")
+	}
+	key, err := a.secret(dir)
+	if err != nil {
+		return App{}, nil, err
+	}
+	app.SecretKey = key
+
+	if a.Endpoint != "" {
+		if app.Endpoint, err = checkEndpoint(a.Endpoint); err != nil {
+			return App{}, nil, fmt.Errorf("endpoint: %w", err)
+		}
+	} else if a.Region == "" {
+		return App{}, nil, fmt.Errorf("region: missing: set region (%s) or endpoint", strings.Join(Regions(), ", "))
+	}
+
+	for i, id := range a.Accounts {
+		if err := CheckAccountID(id); err != nil {
+			return App{}, nil, fmt.Errorf("accounts[%d]: %w", i, err)
+		}
+	}
+	ids := append([]string(nil), a.Accounts...)
+	if a.AccountsFile != "" {
+		fromFile, err := readAccounts(resolvePath(dir, a.AccountsFile))
+		if err != nil {
+			return App{}, nil, fmt.Errorf("accounts_file: %w", err)
+		}
+		ids = append(ids, fromFile...)
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			warnings = append(warnings, fmt.Sprintf("account %q listed more than once; using it once", id))
+			continue
+		}
+		seen[id] = true
+		app.Accounts = append(app.Accounts, id)
+	}
+	if len(app.Accounts) == 0 {
+		return App{}, nil, errors.New("accounts: none configured (set accounts or accounts_file)")
+	}
+	return app, warnings, nil
+}
+
+// CheckAccountID checks the documented shape of an official account ID:
+// the prefix, at most 48 bytes, and printable ASCII (Tencent's rule for
+// custom IDs), so every ID is a valid label value.
+func CheckAccountID(id string) error {
+	switch {
+	case !strings.HasPrefix(id, AccountPrefix) || len(id) == len(AccountPrefix):
+		return fmt.Errorf("account %q: must start with %q", id, AccountPrefix)
+	case len(id) > MaxAccountID:
+		return fmt.Errorf("account %q: longer than %d bytes", id, MaxAccountID)
+	case strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+		return fmt.Errorf("account %q: must be printable ASCII without spaces", id)
+	}
+	return nil
+}
+
+// checkEndpoint accepts http and https base URLs without query or user info.
+// Its errors show the URL without user info or query values: a proxy URL
+// with a password must not reach --config.check, the log or /-/reload.
+func checkEndpoint(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("invalid URL %q", RedactURL(raw))
+	}
+	shown := RedactURL(raw)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%q: scheme must be http or https", shown)
+	case u.Host == "":
+		return "", fmt.Errorf("%q: no host", shown)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("%q: must not carry user info, a query or a fragment", shown)
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// userinfo matches the user info of a URL, even one url.Parse refuses.
+var userinfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
+
+// RedactURL returns raw with its user info replaced and its query and
+// fragment values dropped, for printing an endpoint.
+func RedactURL(raw string) string {
+	out := userinfo.ReplaceAllString(raw, "${1}<redacted>@")
+	if i := strings.IndexAny(out, "?#"); i >= 0 {
+		out = out[:i+1] + "<redacted>"
+	}
+	return out
+}
