@@ -206,12 +206,11 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 	opts := collector.HandlerOpts{
 		TimeoutOffset: f.timeoutOffset,
 		Limit:         collector.NewRequestLimit(f.maxRequests),
-		Static: []prometheus.Collector{
+		Static: append([]prometheus.Collector{
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			versioncollector.NewCollector(program),
-			exporter.ConfigCollector(),
-		},
+		}, exporter.ReloadMetrics()...),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(f.metricsPath, exporter.MetricsHandler(opts))

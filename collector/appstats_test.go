@@ -25,6 +25,8 @@ func TestAppStatisticsValues(t *testing.T) {
 	for _, includesToday := range []bool{false, true} {
 		t.Run("includes today "+strconv.FormatBool(includesToday), func(t *testing.T) {
 			r := statsRig(t, includesToday)
+			r.scrape(t, "/metrics", nil) // starts the refresh, does not wait for it
+			r.waitStats(t)
 			f := r.scrape(t, "/metrics", nil)
 			now := time.Now()
 			yesterday := now.In(beijing).AddDate(0, 0, -1)
@@ -71,20 +73,24 @@ func TestAppStatisticsOncePerInterval(t *testing.T) {
 	r.exp.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 	scrapeAll := func(n int) {
-		var wg sync.WaitGroup
+		var scrapes []<-chan scraped
 		for range n {
-			wg.Go(func() { r.scrape(t, "/metrics", nil) })
+			scrapes = append(scrapes, r.goScrape("/metrics", nil))
 		}
-		wg.Wait()
+		for _, s := range scrapes {
+			await(t, s)
+		}
 	}
 	calls := func() int64 { return r.simApp.Stats().AppInfoCalls }
 
 	scrapeAll(10)
+	r.waitStats(t)
 	if c := calls(); c != 1 {
 		t.Fatalf("%d getappinfo calls for 10 concurrent scrapes, want 1", c)
 	}
 	advance(29 * time.Minute)
 	scrapeAll(5)
+	r.waitStats(t)
 	if c := calls(); c != 1 {
 		t.Fatalf("%d calls within the 30 min interval, want 1", c)
 	}
@@ -95,6 +101,8 @@ func TestAppStatisticsOncePerInterval(t *testing.T) {
 	// Due again, and the API fails: the last good values stay.
 	advance(2 * time.Minute)
 	r.simApp.SetFaults(simulator.Faults{Rates: map[simulator.FaultKind]float64{simulator.FaultHTTP502: 1}})
+	r.scrape(t, "/metrics", nil)
+	r.waitStats(t)
 	f := r.scrape(t, "/metrics", nil)
 	if c := calls(); c != 4 { // the first try and its two retries
 		t.Fatalf("%d calls after the failing refresh, want 4", c)
@@ -112,11 +120,14 @@ func TestAppStatisticsOncePerInterval(t *testing.T) {
 		t.Error("the failed refresh was not logged")
 	}
 	scrapeAll(5)
+	r.waitStats(t)
 	if c := calls(); c != 4 {
 		t.Fatalf("%d calls: a failed refresh was retried at the next scrapes, before its backoff", c)
 	}
 	r.simApp.SetFaults(simulator.Faults{})
 	advance(16 * time.Second)
+	r.scrape(t, "/metrics", nil)
+	r.waitStats(t)
 	f = r.scrape(t, "/metrics", nil)
 	if c := calls(); c != 5 {
 		t.Fatalf("%d calls, want the retry after the backoff", c)
@@ -133,6 +144,8 @@ func TestAppStatisticsBadFields(t *testing.T) {
 	r.simApp.SetAppInfoOverride("ActiveUserNum", `"n/a"`)
 	r.simApp.SetAppInfoOverride("MaxOnlineNum", `null`)
 	r.simApp.SetAppInfoOverride("CallBackReq", "")
+	r.scrape(t, "/metrics", nil)
+	r.waitStats(t)
 	f := r.scrape(t, "/metrics", nil)
 	for _, m := range []string{"tencentchat_app_daily_active_users", "tencentchat_app_daily_max_online_users", "tencentchat_app_daily_callback_requests"} {
 		if _, ok := f.value(m, nil); ok {

@@ -91,7 +91,7 @@ func BenchmarkEmit(b *testing.B) {
 	}()
 	b.ReportAllocs()
 	for b.Loop() {
-		emitAccounts(ch, a, res, 0, n)
+		emitAccounts(ch, a, res)
 		emitApp(ch, a, res)
 	}
 	close(ch)
@@ -100,13 +100,14 @@ func BenchmarkEmit(b *testing.B) {
 }
 
 func fakeResult(n int) *appResult {
-	res := &appResult{ok: true, accounts: make([]accountResult, n), duration: time.Second}
+	res := &appResult{ok: true, accounts: make([]tencentchat.Result, n), duration: time.Second}
 	for i := range res.accounts {
-		res.accounts[i] = accountResult{up: true, name: fmt.Sprintf("Sim News %05d", i), owner: "owner001",
-			created:     tencentchat.OptInt{V: 1696577604, Set: true},
-			lastMsg:     tencentchat.OptInt{V: 1699501664, Set: true},
-			subscribers: tencentchat.OptInt{V: int64(1000 + i), Set: true},
-		}
+		res.accounts[i] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{
+			ErrorCode: tencentchat.OptInt{Set: true}, Name: fmt.Sprintf("Sim News %05d", i), OwnerAccount: "owner001",
+			CreateTime:    tencentchat.OptInt{V: 1696577604, Set: true},
+			LastMsgTime:   tencentchat.OptInt{V: 1699501664, Set: true},
+			SubscriberNum: tencentchat.OptInt{V: int64(1000 + i), Set: true},
+		}}
 	}
 	return res
 }
@@ -132,7 +133,7 @@ func BenchmarkBaselineEncode(b *testing.B) {
 			a.labels = newLabelPairs(a)
 			ch := make(chan prometheus.Metric, 5*n+100)
 			res := fakeResult(n)
-			emitAccounts(ch, a, res, 0, n)
+			emitAccounts(ch, a, res)
 			emitApp(ch, a, res)
 			close(ch)
 			var metrics prebuilt

@@ -337,7 +337,7 @@ func TestReload(t *testing.T) {
 	r.scrape(t, "/metrics", nil)
 	r.scrape(t, "/metrics", nil)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(r.exp.ConfigCollector())
+	reg.MustRegister(r.exp.ReloadMetrics()...)
 	reloadOK := func() float64 {
 		mfs, _ := reg.Gather()
 		for _, mf := range mfs {
@@ -453,16 +453,18 @@ func TestOtherAppsUnaffected(t *testing.T) {
 func TestConcurrentScrapesShareOneFetch(t *testing.T) {
 	r := newRig(t, 120, nil) // 3 batches
 	r.simApp.SetFaults(simulator.Faults{Latency: 300 * time.Millisecond})
-	var wg sync.WaitGroup
-	bodies := make([]families, 6)
-	for i := range bodies {
+	scrapes := make([]<-chan scraped, 6)
+	for i := range scrapes {
 		path := "/metrics"
 		if i%2 == 1 {
 			path = "/probe?target=main"
 		}
-		wg.Go(func() { bodies[i] = r.scrape(t, path, nil) })
+		scrapes[i] = r.goScrape(path, nil)
 	}
-	wg.Wait()
+	bodies := make([]families, len(scrapes))
+	for i, s := range scrapes {
+		bodies[i] = await(t, s)
+	}
 	if c := r.simApp.Stats().Calls; c != 3 {
 		t.Fatalf("%d API calls for 6 concurrent scrapes, want 3 (one round)", c)
 	}
@@ -517,8 +519,7 @@ func TestJoinerHonoursItsDeadline(t *testing.T) {
 	base := testutil.Measure(2, func() { r.scrape(t, "/metrics", nil) })
 	callsBefore := r.simApp.Stats().Calls
 	r.simApp.SetFaults(simulator.Faults{Latency: 2 * time.Second})
-	var wg sync.WaitGroup
-	wg.Go(func() { r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"}) })
+	starter := r.goScrape("/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"})
 	time.Sleep(100 * time.Millisecond)
 	start := time.Now()
 	f := r.scrape(t, "/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
@@ -532,7 +533,7 @@ func TestJoinerHonoursItsDeadline(t *testing.T) {
 	if n := f.count("tencentchat_official_account_subscribers"); n != 0 {
 		t.Errorf("joiner invented %d series", n)
 	}
-	wg.Wait()
+	await(t, starter)
 	if c := r.simApp.Stats().Calls - callsBefore; c != 1 {
 		t.Errorf("%d calls, want 1", c)
 	}
@@ -581,11 +582,10 @@ func TestHangUpWithJoiner(t *testing.T) {
 		}
 	}()
 	time.Sleep(100 * time.Millisecond)
-	joined := make(chan families, 1)
-	go func() { joined <- r.scrape(t, "/probe?target=main", nil) }()
+	joined := r.goScrape("/probe?target=main", nil)
 	time.Sleep(100 * time.Millisecond)
 	cancel()
-	f := <-joined
+	f := await(t, joined)
 	if v, _ := f.value("tencentchat_up", nil); v != 1 {
 		t.Fatal("the joiner lost its data when the starter hung up")
 	}
@@ -594,17 +594,16 @@ func TestHangUpWithJoiner(t *testing.T) {
 	}
 }
 
-// TestShortScrapeDoesNotCutLongJoiner: a scrape with a 1 s timeout starts a
-// fetch that needs about 2 s; a 30 s scrape that joins it gets every
-// account, as it would alone, from the same calls. The short one leaves at
-// its deadline with what had arrived.
-func TestShortScrapeDoesNotCutLongJoiner(t *testing.T) {
+// TestLongScrapeStartsItsOwnFetch: a scrape with a 1 s timeout starts a
+// fetch that needs about 2 s; a 30 s scrape that comes while it runs does
+// not join a fetch that ends before its own deadline: it starts its own and
+// gets every account, as it would alone. The short one leaves at its
+// deadline with what had arrived. (Until 0.4 the long scrape joined and
+// extended the short one's fetch.)
+func TestLongScrapeStartsItsOwnFetch(t *testing.T) {
 	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1; a.Timeout = 10 * time.Second })
 	r.simApp.SetFaults(simulator.Faults{Latency: 700 * time.Millisecond})
-	short := make(chan families, 1)
-	go func() {
-		short <- r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
-	}()
+	short := r.goScrape("/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
 	testutil.WaitFor(t, 5*time.Second, "for the short scrape's first call", func() bool { return r.simApp.Stats().Calls > 0 })
 	long := r.scrape(t, "/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "30"})
 	if v, _ := long.value("tencentchat_up", nil); v != 1 {
@@ -613,12 +612,14 @@ func TestShortScrapeDoesNotCutLongJoiner(t *testing.T) {
 	if n, live := long.count("tencentchat_official_account_subscribers"), liveAccounts(r); n != live {
 		t.Errorf("long scrape: %d of %d live accounts", n, live)
 	}
-	s := <-short
+	s := await(t, short)
 	if v, _ := s.value("tencentchat_up", nil); v != 0 {
 		t.Errorf("short scrape: tencentchat_up %v, want 0", v)
 	}
-	if c := r.simApp.Stats().Calls; c != 3 {
-		t.Errorf("%d calls, want the 3 of one fetch", c)
+	// The short fetch's first call, cut at its deadline, and the long
+	// fetch's three.
+	if c := r.simApp.Stats().Calls; c != 4 {
+		t.Errorf("%d calls, want 1 + 3", c)
 	}
 }
 
@@ -631,11 +632,10 @@ func TestEqualDeadlinesShareWhole(t *testing.T) {
 	header := map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"}
 	for trial := range 10 {
 		before := r.simApp.Stats().Calls
-		first := make(chan families, 1)
-		go func() { first <- r.scrape(t, "/metrics", header) }()
+		first := r.goScrape("/metrics", header)
 		time.Sleep(20 * time.Millisecond)
 		second := r.scrape(t, "/probe?target=main", header)
-		for name, f := range map[string]families{"first": <-first, "second": second} {
+		for name, f := range map[string]families{"first": await(t, first), "second": second} {
 			if v, _ := f.value("tencentchat_up", nil); v != 1 || f.count("tencentchat_official_account_subscribers") != liveAccounts(r) {
 				t.Errorf("trial %d, %s scrape: up %v, %d subscriber series", trial, name, v, f.count("tencentchat_official_account_subscribers"))
 			}

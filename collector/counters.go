@@ -24,28 +24,7 @@ type counters struct {
 	logger       log.Logger // with the app's labels
 	unknownCodes rate.Sometimes
 
-	last atomic.Pointer[lastScrape] // for the status page; nil until the first fetch
-}
-
-// lastScrape is the outcome of an app's most recent fetch.
-type lastScrape struct {
-	at               time.Time
-	took             time.Duration
-	up               bool
-	calls            uint64
-	accountsUp, down int
-}
-
-func newLastScrape(r *appResult, calls uint64) *lastScrape {
-	l := &lastScrape{at: time.Now(), took: r.duration, up: r.ok, calls: calls}
-	for i := range r.accounts {
-		if r.accounts[i].up {
-			l.accountsUp++
-		} else {
-			l.down++
-		}
-	}
-	return l
+	last atomic.Pointer[appResult] // the most recent fetch, for the status page; nil until one ended
 }
 
 // apiCounters are the counts of one API's calls.
@@ -116,8 +95,10 @@ func (c *counters) addCode(api, code int) {
 	}
 }
 
-// observe is the client's OnAttempt: it counts every call, its request-level
-// code and its failure reason.
+// observe counts a call the client reports: the call, its request-level
+// code and its failure reason. A call the caller cut short (a hang-up, a
+// shutdown) has reason "canceled", which is not the API's failure and is
+// not counted as one.
 func (c *counters) observe(a tencentchat.Attempt) {
 	api := apiIndex(a.API)
 	c.api[api].requests.Add(1)

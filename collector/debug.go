@@ -3,82 +3,67 @@ package collector
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
-// serveDebug is /probe?target=...&debug=true: one real scrape of the app,
-// told as text. Its deadline, coalescing and counters are a normal
-// scrape's; what it adds is the story: the app's settings, every API call,
-// the accounts that came back with their own code, and the metrics.
-func (e *Exporter) serveDebug(w http.ResponseWriter, r *http.Request, opts HandlerOpts, a *app) {
-	sw, ok := e.openScrape(w, r, opts)
-	if !ok {
-		return
-	}
-	defer sw.close()
-	// As a normal scrape: statistics refreshed beside the fetch when due.
-	var stats sync.WaitGroup
-	if a.cfg.AppStatistics {
-		stats.Go(func() { e.refreshStats(sw.ctx, a) })
-	}
-	res := e.result(sw.ctx, a)
-	stats.Wait()
-	took := time.Since(sw.start)
-
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+// writeDebug is /probe?target=...&debug=true: the story of a scrape that
+// has just run as any other (its deadline, sharing and counters are a
+// normal scrape's), then its metrics: the app's settings, where the result
+// came from, every API call, the accounts that came back with their own
+// code or not at all, and the last statistics refresh.
+func writeDebug(w io.Writer, c *appCollector, sw *scrapeWindow, offset time.Duration, mfs []*dto.MetricFamily, gatherErr error) {
+	a, res := c.a, c.res
 	var b strings.Builder
 	writeSettings(&b, a.cfg)
 	fmt.Fprintf(&b, "\nScrape: timeout %v less offset %v = deadline %v; answered after %v; tencentchat_up %d\n",
-		sw.timeout, opts.TimeoutOffset, sw.deadline, took.Round(time.Millisecond), boolInt(res.ok))
+		sw.timeout, offset, sw.deadline, time.Since(sw.start).Round(time.Millisecond), boolInt(res.ok))
 
 	res.mu.Lock()
-	traces := slices.Clone(res.traces)
+	calls := slices.Clone(res.calls)
 	res.mu.Unlock()
-	fmt.Fprintf(&b, "\nAPI calls (%d):\n", len(traces))
-	if len(traces) == 0 {
-		b.WriteString("  none: the result came from cache_ttl, or no batch could start before the deadline\n")
+	slices.SortStableFunc(calls, func(x, y call) int { return x.batch - y.batch })
+	switch c.src {
+	case started:
+		fmt.Fprintf(&b, "\n%s calls of this scrape's fetch (%d):\n", tencentchat.APIOfficialAccountInfo, len(calls))
+	case joined:
+		fmt.Fprintf(&b, "\n%s calls of a fetch another scrape started at %s, which this one joined (%d by the time it left):\n",
+			tencentchat.APIOfficialAccountInfo, res.at.UTC().Format(time.RFC3339Nano), len(calls))
+	case cached:
+		fmt.Fprintf(&b, "\nNo %s call: served from cache_ttl (%v), the result of a fetch at %s, %v ago, whose calls were (%d):\n",
+			tencentchat.APIOfficialAccountInfo, a.cfg.CacheTTL, res.at.UTC().Format(time.RFC3339Nano), time.Since(res.at).Round(time.Millisecond), len(calls))
 	}
-	slices.SortStableFunc(traces, func(x, y batchTrace) int { return x.batch - y.batch })
-	for _, t := range traces {
-		fmt.Fprintf(&b, "  batch %d (%d accounts) attempt %d: ", t.batch, t.Accounts, t.Attempt)
-		switch {
-		case t.Reason != "" && t.HTTPStatus != 0:
-			fmt.Fprintf(&b, "HTTP %d", t.HTTPStatus)
-		case t.Reason != "":
-			fmt.Fprintf(&b, "no answer (%s): %s", t.Reason, t.Info)
-		default:
-			fmt.Fprintf(&b, "HTTP %d, ErrorCode %d", t.HTTPStatus, t.Code)
-			if t.Code != 0 && t.Info != "" {
-				fmt.Fprintf(&b, " (%s)", t.Info)
-			}
-		}
-		fmt.Fprintf(&b, ", %v", t.Duration.Round(time.Millisecond))
-		if t.Retry != "" {
-			fmt.Fprintf(&b, ", retried %s", t.Retry)
-		}
-		b.WriteByte('\n')
+	if len(calls) == 0 {
+		b.WriteString("  none: no batch could start before the deadline\n")
+	}
+	for _, c := range calls {
+		fmt.Fprintf(&b, "  batch %d (%d accounts) ", c.batch, c.Accounts)
+		writeAttempt(&b, c.Attempt)
 	}
 
-	b.WriteString("\nAccounts with their own error code:\n")
+	b.WriteString("\nAccounts without values:\n")
 	n := 0
-	for i, acct := range res.accounts {
+	for i := range res.accounts {
+		r, id := &res.accounts[i], a.cfg.Accounts[i]
 		switch {
-		case acct.code > 0:
-			fmt.Fprintf(&b, "  %s: ErrorCode %d\n", a.cfg.Accounts[i], acct.code)
-		case acct.code < 0:
-			fmt.Fprintf(&b, "  %s: its item was malformed (see the debug log)\n", a.cfg.Accounts[i])
-		default:
+		case accountUp(r):
 			continue
+		case !r.Answered && res.batchAnswered(i):
+			fmt.Fprintf(&b, "  %s: not in the answer\n", id)
+		case !r.Answered:
+			fmt.Fprintf(&b, "  %s: its batch got no usable answer\n", id)
+		case r.Err != nil:
+			fmt.Fprintf(&b, "  %s: its item was malformed: %v\n", id, r.Err)
+		default:
+			fmt.Fprintf(&b, "  %s: ErrorCode %d\n", id, r.Info.ErrorCode.V)
 		}
 		n++
 	}
@@ -86,12 +71,32 @@ func (e *Exporter) serveDebug(w http.ResponseWriter, r *http.Request, opts Handl
 		b.WriteString("  none\n")
 	}
 
+	if a.cfg.AppStatistics {
+		a.stats.mu.Lock()
+		last, running := a.stats.last, a.stats.running
+		a.stats.mu.Unlock()
+		fmt.Fprintf(&b, "\n%s (app statistics, refreshed every %v apart from scrapes):\n", tencentchat.APIAppInfo, a.cfg.AppStatisticsInterval)
+		switch {
+		case last.at.IsZero() && running:
+			b.WriteString("  the first refresh is under way\n")
+		case last.at.IsZero():
+			b.WriteString("  not refreshed yet\n")
+		default:
+			outcome := "succeeded"
+			if last.err != nil {
+				outcome = "failed: " + last.err.Error()
+			}
+			fmt.Fprintf(&b, "  last refresh at %s %s; its calls (%d):\n", last.at.UTC().Format(time.RFC3339), outcome, len(last.calls))
+			for _, at := range last.calls {
+				b.WriteString("  ")
+				writeAttempt(&b, at)
+			}
+		}
+	}
+
 	b.WriteString("\nMetrics:\n")
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(resultCollector{a: a, r: res})
-	mfs, err := reg.Gather()
-	if err != nil {
-		fmt.Fprintf(&b, "gathering failed: %v\n", err)
+	if gatherErr != nil {
+		fmt.Fprintf(&b, "gathering failed: %v\n", gatherErr)
 	}
 	_, _ = io.WriteString(w, b.String())
 	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
@@ -100,6 +105,44 @@ func (e *Exporter) serveDebug(w http.ResponseWriter, r *http.Request, opts Handl
 			return
 		}
 	}
+}
+
+// batchAnswered tells whether the batch of account i got a usable answer.
+func (r *appResult) batchAnswered(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for j, end := range r.batchEnd {
+		if i < end {
+			for _, c := range r.calls {
+				if c.batch == j && c.Reason == tencentchat.ReasonNone && c.Code == 0 {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// writeAttempt writes one call's line.
+func writeAttempt(b *strings.Builder, t tencentchat.Attempt) {
+	fmt.Fprintf(b, "attempt %d: ", t.Attempt)
+	switch {
+	case t.Reason != "" && t.HTTPStatus != 0:
+		fmt.Fprintf(b, "HTTP %d", t.HTTPStatus)
+	case t.Reason != "":
+		fmt.Fprintf(b, "no answer (%s): %s", t.Reason, t.Info)
+	default:
+		fmt.Fprintf(b, "HTTP %d, ErrorCode %d", t.HTTPStatus, t.Code)
+		if t.Code != 0 && t.Info != "" {
+			fmt.Fprintf(b, " (%s)", t.Info)
+		}
+	}
+	fmt.Fprintf(b, ", %v", t.Duration.Round(time.Millisecond))
+	if t.Retry != "" {
+		fmt.Fprintf(b, ", retried %s", t.Retry)
+	}
+	b.WriteByte('\n')
 }
 
 // writeSettings prints an app's effective settings: the secret as
@@ -124,31 +167,4 @@ func endpointHost(c config.App) string {
 		return u.Host
 	}
 	return ""
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// resultCollector emits one app's series from a result already fetched.
-type resultCollector struct {
-	a *app
-	r *appResult
-}
-
-func (c resultCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range scrapeDescs {
-		ch <- d
-	}
-}
-
-func (c resultCollector) Collect(ch chan<- prometheus.Metric) {
-	emitAccounts(ch, c.a, c.r, 0, len(c.r.accounts))
-	if c.a.cfg.AppStatistics {
-		emitStats(ch, c.a)
-	}
-	emitApp(ch, c.a, c.r)
 }

@@ -1,6 +1,20 @@
-// Package collector turns the configured apps into Prometheus metrics: on
-// each scrape it fetches every app's official accounts through the
-// tencentchat client, and it serves /metrics and /probe.
+// Package collector turns the configured apps into Prometheus metrics and
+// serves /metrics and /probe.
+//
+// A scrape is one straight line. The handler (http.go) sets the scrape's
+// deadline and takes a request slot; it builds a registry for the request
+// with one collector per app (emit.go), and Registry.Gather runs them
+// concurrently. Each app's collector gets the app's result (fetch.go: a
+// cached one, a fetch in flight that it joins, or a fetch it starts), which
+// calls the tencentchat client per batch; it then emits the accounts'
+// series, the last good app statistics (stats.go, refreshed on their own
+// schedule, never waited for) and the app's counters (counters.go). The
+// handler encodes what was gathered; the debug probe renders the same
+// scrape's story before its metrics (debug.go).
+//
+// Every series is born in metrics.go's descriptors. Files depend only on
+// files listed before them: metrics, counters, exporter, fetch, stats,
+// emit, debug, status, http.
 package collector
 
 import (
@@ -12,6 +26,8 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
@@ -44,9 +60,8 @@ type Exporter struct {
 
 	tinyTimeoutLogged atomic.Bool
 
-	reloads       singleflight.Group
-	reloadOK      atomic.Bool
-	reloadSuccess atomic.Int64 // Unix seconds
+	reloads              singleflight.Group
+	reloadOK, reloadTime prometheus.Gauge
 }
 
 // state is one configuration's apps; replaced whole on reload.
@@ -63,16 +78,25 @@ type app struct {
 	client   *tencentchat.Client
 	batches  []*tencentchat.Batch
 	labels   *labelPairs
-	counters *counters
+	counters *counters // carried over a reload, as stats
 	stats    *appStats
 	share    share
 }
 
 // New returns an Exporter with no apps; give it some with ApplyConfig.
 func New(logger log.Logger) *Exporter {
-	e := &Exporter{logger: logger, now: time.Now, http: tencentchat.NewHTTPClient(minIdleConns), idleConns: minIdleConns}
+	e := &Exporter{logger: logger, now: time.Now, http: tencentchat.NewHTTPClient(minIdleConns), idleConns: minIdleConns,
+		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadSuccessName, Help: reloadSuccessHelp}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadTimeName, Help: reloadTimeHelp}),
+	}
 	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}})
 	return e
+}
+
+// ReloadMetrics are the collectors of the configuration reload gauges, for
+// the /metrics registry.
+func (e *Exporter) ReloadMetrics() []prometheus.Collector {
+	return []prometheus.Collector{e.reloadOK, e.reloadTime}
 }
 
 // ApplyConfig replaces the apps. It builds everything first and swaps at
@@ -105,8 +129,8 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		next.bySDKAppID[a.sdkappid] = a
 	}
 	e.state.Store(next)
-	e.reloadOK.Store(true)
-	e.reloadSuccess.Store(time.Now().Unix())
+	e.reloadOK.Set(1)
+	e.reloadTime.Set(float64(time.Now().Unix()))
 	return nil
 }
 
@@ -132,7 +156,6 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 		UserSigTTL: ac.UserSigTTL,
 		Limiter:    limiter,
 		HTTPClient: e.http,
-		OnAttempt:  a.counters.observe,
 	})
 	if err != nil {
 		return nil, err
@@ -147,6 +170,37 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 		a.batches = append(a.batches, b)
 	}
 	return a, nil
+}
+
+// Reload loads a configuration with load and applies it, recording the
+// outcome in the reload metrics. On failure the running configuration
+// keeps serving. A reload asked for while one runs waits for that one's
+// outcome and shares it, so a storm of SIGHUPs or POSTs runs a few
+// reloads, not one per request.
+func (e *Exporter) Reload(load func() (*config.Config, error)) error {
+	_, err, _ := e.reloads.Do("reload", func() (any, error) {
+		cfg, err := load()
+		if err == nil {
+			err = e.ApplyConfig(cfg)
+		}
+		if err != nil {
+			e.reloadOK.Set(0)
+			level.Error(e.logger).Log("msg", "configuration not loaded; the previous one keeps serving", "err", err)
+			return nil, err
+		}
+		level.Info(e.logger).Log("msg", "configuration loaded", "apps", len(cfg.Apps))
+		return nil, nil
+	})
+	return err
+}
+
+// target finds an app by name or SDKAppID, for /probe.
+func (e *Exporter) target(t string) *app {
+	s := e.state.Load()
+	if a := s.byName[t]; a != nil {
+		return a
+	}
+	return s.bySDKAppID[t]
 }
 
 // Close releases the idle API connections.

@@ -34,15 +34,6 @@ const (
 // write timeout.
 const MaxScrapeTimeout = maxTimeout
 
-// target finds an app by name or SDKAppID, for /probe.
-func (e *Exporter) target(t string) *app {
-	s := e.state.Load()
-	if a := s.byName[t]; a != nil {
-		return a
-	}
-	return s.bySDKAppID[t]
-}
-
 // errNoTarget and errUnknownTarget are /probe's 400 answers.
 var (
 	errNoTarget      = errors.New("target parameter is missing: give an app's name or SDKAppID")
@@ -98,7 +89,7 @@ func (l *RequestLimit) acquire(ctx context.Context, w http.ResponseWriter) (rele
 // MetricsHandler serves every app's metrics plus opts.Static.
 func (e *Exporter) MetricsHandler(opts HandlerOpts) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.serveScrape(w, r, opts, e.state.Load().apps, opts.Static)
+		e.serveScrape(w, r, opts, e.state.Load().apps, opts.Static, false)
 	})
 }
 
@@ -122,13 +113,7 @@ func (e *Exporter) ProbeHandler(opts HandlerOpts) http.Handler {
 				return
 			}
 		}
-		if r.URL.Query().Get("debug") == "true" {
-			if allowScrape(w, r) {
-				e.serveDebug(w, r, opts, a)
-			}
-			return
-		}
-		e.serveScrape(w, r, opts, []*app{a}, nil)
+		e.serveScrape(w, r, opts, []*app{a}, nil, r.URL.Query().Get("debug") == "true")
 	})
 }
 
@@ -147,12 +132,15 @@ func allowScrape(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// serveScrape answers one scrape of apps. GET scrapes; HEAD answers the
+// serveScrape answers one scrape of apps: the scrape's window and slot, a
+// registry for this request with one collector per app, Gather (which runs
+// the apps concurrently), and the answer: the exposition, or with debug the
+// scrape's story and then its metrics. GET scrapes; HEAD answers the
 // headers without calling the API; anything else is 405. The whole answer
 // is bounded by Prometheus' timeout: the API calls stop at the timeout
 // less the offset, waiting for a slot counts against it, and writing stops
 // at the timeout itself (a client that does not read is cut off then).
-func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts HandlerOpts, apps []*app, static []prometheus.Collector) {
+func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts HandlerOpts, apps []*app, static []prometheus.Collector, debug bool) {
 	if !allowScrape(w, r) {
 		return
 	}
@@ -163,12 +151,21 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	defer sw.close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(static...)
-	reg.MustRegister(scrape{e: e, ctx: sw.ctx, apps: apps})
+	collectors := make([]*appCollector, len(apps))
+	for i, a := range apps {
+		collectors[i] = &appCollector{e: e, ctx: sw.ctx, a: a}
+		reg.MustRegister(collectors[i])
+	}
 	mfs, err := reg.Gather()
 	if r.Context().Err() != nil {
 		// Shutting down (or the scraper hung up): what was gathered is
 		// cut short, and saying so beats serving every app as down.
 		http.Error(w, "scrape cancelled: the exporter is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if debug {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		writeDebug(w, collectors[0], sw, opts.TimeoutOffset, mfs, err)
 		return
 	}
 	// Encoded into a buffer first: on a machine too busy to encode in

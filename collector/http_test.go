@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,8 +52,7 @@ func TestMethods(t *testing.T) {
 func TestMaxRequests(t *testing.T) {
 	r := newRigOpts(t, 5, nil, HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: NewRequestLimit(1)})
 	r.simApp.SetFaults(simulator.Faults{Latency: time.Second})
-	var wg sync.WaitGroup
-	wg.Go(func() { r.get(t, "/metrics", map[string]string{timeoutHeader: "5"}) })
+	holder := r.goScrape("/metrics", map[string]string{timeoutHeader: "5"})
 	// The simulator has seen the first scrape's call: it holds the slot.
 	for r.simApp.Stats().Calls == 0 {
 		time.Sleep(10 * time.Millisecond)
@@ -71,7 +69,7 @@ func TestMaxRequests(t *testing.T) {
 	if status != 200 {
 		t.Errorf("patient scrape: %d, want 200 once the slot was free", status)
 	}
-	wg.Wait()
+	await(t, holder)
 }
 
 // TestTinyTimeoutHeader: a timeout header of 1e-7 is raised to the
@@ -159,7 +157,9 @@ func TestConnectionsReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(scrape{e: e, ctx: context.Background(), apps: e.state.Load().apps})
+	for _, a := range e.state.Load().apps {
+		reg.MustRegister(&appCollector{e: e, ctx: context.Background(), a: a})
+	}
 	// The first scrape opens one connection per app. A later one opens
 	// none once the transport has put the first's back in its pool, which
 	// it does in the background: a few tries, a moment apart, must see a

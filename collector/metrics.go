@@ -3,7 +3,9 @@ package collector
 import "github.com/prometheus/client_golang/prometheus"
 
 // Every metric the exporter serves is born in this file or in the
-// go/process/version collectors wired in main.go.
+// go/process/version collectors wired in main.go. The account series are
+// written in emit.go, the statistics in stats.go, the reload gauges in
+// exporter.go.
 
 const namespace = "tencentchat"
 
@@ -37,11 +39,14 @@ var (
 	failuresDesc = prometheus.NewDesc(namespace+"_api_request_failures_total",
 		"API calls for the app that got no usable answer, by reason: timeout, network, http_status, decode.",
 		append(appLabels[:len(appLabels):len(appLabels)], "api", "reason"), nil)
+)
 
-	reloadSuccessDesc = prometheus.NewDesc(namespace+"_exporter_config_last_reload_successful",
-		"1 if the last configuration load succeeded.", nil, nil)
-	reloadTimeDesc = prometheus.NewDesc(namespace+"_exporter_config_last_reload_success_timestamp_seconds",
-		"Unix time of the last successful configuration load.", nil, nil)
+// The reload gauges (Exporter.ReloadMetrics).
+const (
+	reloadSuccessName = namespace + "_exporter_config_last_reload_successful"
+	reloadSuccessHelp = "1 if the last configuration load succeeded."
+	reloadTimeName    = namespace + "_exporter_config_last_reload_success_timestamp_seconds"
+	reloadTimeHelp    = "Unix time of the last successful configuration load."
 )
 
 // App statistics from getappinfo: the values of the most recent complete

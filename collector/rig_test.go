@@ -159,6 +159,18 @@ func newRigOpts(t *testing.T, accounts int, mod func(*config.App), opts HandlerO
 	return r
 }
 
+// waitStats waits until no statistics refresh of the rig's app is running:
+// a scrape starts one and does not wait for it.
+func (r *rig) waitStats(t *testing.T) {
+	t.Helper()
+	s := r.exp.state.Load().apps[0].stats
+	testutil.WaitFor(t, 10*time.Second, "for the statistics refresh", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.running
+	})
+}
+
 func (r *rig) setIntercept(f func(body []byte, w http.ResponseWriter, req *http.Request) bool) {
 	r.mu.Lock()
 	r.intercept = f
@@ -168,40 +180,92 @@ func (r *rig) setIntercept(f func(body []byte, w http.ResponseWriter, req *http.
 // get fetches a path of the exporter with optional headers.
 func (r *rig) get(t *testing.T, path string, header map[string]string) (int, string) {
 	t.Helper()
+	status, body, err := r.tryGet(path, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, body
+}
+
+func (r *rig) tryGet(path string, header map[string]string) (int, string, error) {
 	req, _ := http.NewRequest(http.MethodGet, r.srv.URL+path, nil)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	record(string(body))
-	return resp.StatusCode, string(body)
+	return resp.StatusCode, string(body), nil
 }
 
 // scrape fetches and parses an exposition.
 func (r *rig) scrape(t *testing.T, path string, header map[string]string) families {
 	t.Helper()
-	status, body := r.get(t, path, header)
-	if status != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", path, status, body)
+	f, err := r.tryScrape(path, header)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return parse(t, body)
+	return f
+}
+
+func (r *rig) tryScrape(path string, header map[string]string) (families, error) {
+	status, body, err := r.tryGet(path, header)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d %s", path, status, body)
+	}
+	return tryParse(body)
+}
+
+// goScrape scrapes on a goroutine of its own; await reports the outcome
+// on the test's goroutine, the only one where t.Fatal stops a test.
+func (r *rig) goScrape(path string, header map[string]string) <-chan scraped {
+	ch := make(chan scraped, 1)
+	go func() {
+		f, err := r.tryScrape(path, header)
+		ch <- scraped{f, err}
+	}()
+	return ch
+}
+
+type scraped struct {
+	f   families
+	err error
+}
+
+func await(t *testing.T, ch <-chan scraped) families {
+	t.Helper()
+	s := <-ch
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.f
 }
 
 type families map[string]*dto.MetricFamily
 
 func parse(t *testing.T, body string) families {
 	t.Helper()
+	f, err := tryParse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func tryParse(body string) (families, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	mf, err := p.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
-		t.Fatalf("exposition does not parse: %v", err)
+		return nil, fmt.Errorf("exposition does not parse: %w", err)
 	}
-	return mf
+	return mf, nil
 }
 
 func labelsOf(m *dto.Metric) map[string]string {

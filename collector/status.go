@@ -11,7 +11,7 @@ import (
 // escapes every value: an app name is user input.
 var statusTemplate = template.Must(template.New("status").Parse(`<h2>Apps</h2>
 <table class="tce-status">
-<tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th><th>error codes seen</th><th></th></tr>
+<tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th><th>error codes seen, by API</th><th></th></tr>
 {{range .}}<tr><td>{{.Name}}</td><td>{{.SDKAppID}}</td><td>{{.Where}}</td><td>{{.Accounts}}</td>
 {{if .Last}}<td>{{.Last.At}}</td><td>{{.Last.Took}}</td><td>{{.Last.Up}}</td><td>{{.Last.Calls}}</td><td>{{.Last.AccountsUp}} / {{.Last.Down}}</td>
 {{else}}<td colspan="5">not scraped yet</td>
@@ -54,13 +54,20 @@ func (e *Exporter) WriteStatus(w io.Writer) error {
 			row.Where = a.cfg.Region + " (" + row.Where + ")"
 		}
 		if l := a.counters.last.Load(); l != nil {
-			row.Last = &statusLast{At: l.at.UTC().Format(time.RFC3339), Took: l.took.Round(time.Millisecond).String(),
-				Up: boolInt(l.up), Calls: l.calls, AccountsUp: l.accountsUp, Down: l.down}
+			row.Last = &statusLast{At: l.at.UTC().Format(time.RFC3339), Took: l.duration.Round(time.Millisecond).String(),
+				Up: boolInt(l.ok), Calls: uint64(len(l.calls))}
+			for i := range l.accounts {
+				if accountUp(&l.accounts[i]) {
+					row.Last.AccountsUp++
+				} else {
+					row.Last.Down++
+				}
+			}
 		}
 		for api := range apis {
 			for i, label := range codeLabels {
 				if n := a.counters.api[api].codes[i].Load(); n > 0 {
-					row.Codes = append(row.Codes, statusCode{label, n})
+					row.Codes = append(row.Codes, statusCode{apis[api] + " " + label, n})
 				}
 			}
 		}

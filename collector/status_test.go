@@ -54,7 +54,7 @@ func TestDebugProbe(t *testing.T) {
 		faults simulator.Faults
 		want   []string
 	}{
-		{name: "healthy", want: []string{"secret: <secret>", "API calls (1):", "batch 0 (20 accounts) attempt 1: HTTP 200, ErrorCode 0",
+		{name: "healthy", want: []string{"secret: <secret>", "get_official_account_info calls of this scrape's fetch (1):", "batch 0 (20 accounts) attempt 1: HTTP 200, ErrorCode 0",
 			"@TOA#_sim00013: ErrorCode 130004", "tencentchat_up 1", "tencentchat_official_account_subscribers{"}},
 		{name: "service not enabled", faults: simulator.Faults{ServiceDisabled: true},
 			want: []string{"attempt 1: HTTP 200, ErrorCode 131000 (official account service not enabled", "tencentchat_up 0"}},
@@ -71,6 +71,12 @@ func TestDebugProbe(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, 20, c.mod)
 			r.simApp.SetFaults(c.faults)
+			if r.cfg.Apps[0].AppStatistics {
+				// Statistics are refreshed apart from scrapes: a first
+				// scrape starts the refresh that the debug one shows.
+				r.get(t, "/probe?target=main", nil)
+				r.waitStats(t)
+			}
 			status, body := r.get(t, "/probe?target=main&debug=true", nil)
 			if status != 200 {
 				t.Fatalf("status %d: %s", status, body)

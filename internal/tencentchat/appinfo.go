@@ -2,7 +2,6 @@ package tencentchat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,11 +12,10 @@ import (
 
 // AppDay is one day of getappinfo's Result. Tencent sends every value as a
 // string, numbers included; Values holds each field as text (a JSON
-// number is taken as its text too), and Malformed names the fields whose
-// value was neither (null, an object...).
+// number is taken as its text too). A field whose value was neither
+// (null, an object...) is left out, as if it had not been sent.
 type AppDay struct {
-	Values    map[string]string
-	Malformed []string
+	Values map[string]string
 }
 
 // Int returns field as an integer, and whether it was one.
@@ -58,20 +56,11 @@ func (a *appInfoAnswer) clean(f func(string) string) { a.ErrorInfo = f(a.ErrorIn
 
 func (a *appInfoAnswer) requested() int { return 0 }
 
-// GetAppInfo calls getappinfo for fields (all when empty) and returns its
-// days, in the order of the answer.
-func (c *Client) GetAppInfo(ctx context.Context, fields []string) ([]AppDay, error) {
-	body := []byte("{}")
-	if len(fields) > 0 {
-		var err error
-		if body, err = json.Marshal(struct {
-			RequestField []string `json:"RequestField"`
-		}{fields}); err != nil {
-			return nil, err
-		}
-	}
+// GetAppInfo calls getappinfo for every field and returns its days, in the
+// order of the answer. observe, if not nil, is told of every HTTP call.
+func (c *Client) GetAppInfo(ctx context.Context, observe func(Attempt)) ([]AppDay, error) {
 	var ans appInfoAnswer
-	if err := c.do(ctx, APIAppInfo, AppInfoPath, body, &ans); err != nil {
+	if err := c.do(ctx, APIAppInfo, AppInfoPath, []byte("{}"), &ans, observe); err != nil {
 		return nil, err
 	}
 	days := make([]AppDay, 0, len(ans.Result))
@@ -83,13 +72,10 @@ func (c *Client) GetAppInfo(ctx context.Context, fields []string) ([]AppDay, err
 				var s string
 				if jsonv2.Unmarshal(v, &s, decodeOptions) == nil {
 					d.Values[k] = s
-					continue
 				}
 			case '0':
 				d.Values[k] = string(v)
-				continue
 			}
-			d.Malformed = append(d.Malformed, k)
 		}
 		days = append(days, d)
 	}

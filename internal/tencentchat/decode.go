@@ -13,17 +13,15 @@ import (
 // Field names a field of the ResponseFilter.
 type Field string
 
-// The fields an official account's information can be filtered to.
+// The fields of an official account's information that the exporter asks
+// for (the ResponseFilter also knows Introduction, FaceUrl, Organization
+// and CustomString).
 const (
 	FieldCreateTime    Field = "CreateTime"
 	FieldName          Field = "Name"
 	FieldOwnerAccount  Field = "Owner_Account"
 	FieldLastMsgTime   Field = "LastMsgTime"
 	FieldSubscriberNum Field = "SubscriberNum"
-	FieldIntroduction  Field = "Introduction"
-	FieldFaceURL       Field = "FaceUrl"
-	FieldOrganization  Field = "Organization"
-	FieldCustomString  Field = "CustomString"
 )
 
 // OptInt is an integer field of the answer that may be absent. Absent and
@@ -54,7 +52,9 @@ func (o *OptInt) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	return nil
 }
 
-// AccountInfo is one item of OfficialAccountInfoList.
+// AccountInfo is one item of OfficialAccountInfoList: the fields that the
+// exporter asks for, and what an item needs to be matched and judged. The
+// other fields (Introduction, FaceUrl, ...) are skipped while decoding.
 type AccountInfo struct {
 	ErrorCode       OptInt `json:"ErrorCode"`
 	ErrorInfo       string `json:"ErrorInfo"`
@@ -64,10 +64,6 @@ type AccountInfo struct {
 	CreateTime      OptInt `json:"CreateTime"`
 	LastMsgTime     OptInt `json:"LastMsgTime"`
 	SubscriberNum   OptInt `json:"SubscriberNum"`
-	Introduction    string `json:"Introduction"`
-	FaceURL         string `json:"FaceUrl"`
-	Organization    string `json:"Organization"`
-	CustomString    string `json:"CustomString"`
 }
 
 // envelope is the whole answer. Unknown fields (ErrorDisplay, RequestId, ...)

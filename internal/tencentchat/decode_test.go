@@ -46,8 +46,7 @@ func TestDecodeSeedValues(t *testing.T) {
 	want := AccountInfo{
 		ErrorCode: OptInt{0, true}, Name: "test_modify_official_account3", OfficialAccount: "@TOA#_test_for_penn",
 		CreateTime: OptInt{1696577604, true}, OwnerAccount: "107867", LastMsgTime: OptInt{1699501664, true},
-		SubscriberNum: OptInt{780031, true}, Introduction: "test compare introduction", FaceURL: "http://this.is.face.url1",
-		Organization: "test compare organization", CustomString: "modify_custom_string",
+		SubscriberNum: OptInt{780031, true},
 	}
 	if got != want {
 		t.Fatalf("got %+v\nwant %+v", got, want)
@@ -194,8 +193,9 @@ func FuzzDecodeAnswer(f *testing.F) {
 		// that named its account, or of the item at its position in a
 		// full answer.
 		ids := []string{"@TOA#_a", "@TOA#_b", "@TOA#_c"}
-		ans := matchResults(ids, env.OfficialAccountInfoList)
-		for i, r := range ans.Results {
+		results := make([]Result, len(ids))
+		matchResults(ids, env.OfficialAccountInfoList, results)
+		for i, r := range results {
 			if r.Answered && r.Err == nil && r.Info.OfficialAccount != ids[i] &&
 				(r.Info.OfficialAccount != "" || len(env.OfficialAccountInfoList) != len(ids)) {
 				t.Fatalf("result %d took another account's item: %+v", i, r)

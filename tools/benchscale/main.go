@@ -332,7 +332,7 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 	// Wait for the simulator, then one warm-up round for the connections.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, err := clients[0].Fetch(context.Background(), batches[0])
+		_, err := clients[0].Fetch(context.Background(), batches[0], make([]tencentchat.Result, batches[0].Len()), nil)
 		if err == nil {
 			break
 		}
@@ -354,7 +354,7 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 					sem <- struct{}{}
 					inner.Go(func() {
 						defer func() { <-sem }()
-						if _, err := c.Fetch(context.Background(), b); err != nil {
+						if _, err := c.Fetch(context.Background(), b, make([]tencentchat.Result, b.Len()), nil); err != nil {
 							errs <- err
 						}
 					})

@@ -12,10 +12,13 @@ import (
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
-// App statistics come from getappinfo, whose data changes once a day: the
-// exporter calls it at most once per app_statistics_interval, whatever the
-// scrape rate, and serves the last good values in between. A failed
-// refresh keeps them, and is retried after a backoff, not at every scrape.
+// App statistics come from getappinfo, whose data changes once a day. A
+// scrape that finds them due starts a refresh and goes on without waiting:
+// the refresh runs in its own context, bounded by statsRefreshTimeout, so
+// neither a hanging getappinfo nor a scraper that hangs up touches the
+// scrape's account series or the refresh. Scrapes serve the last good
+// values; a failed refresh keeps them and is retried after a backoff, not
+// at every scrape.
 
 // beijing is the time zone of getappinfo's days.
 var beijing = time.FixedZone("UTC+8", 8*3600)
@@ -24,16 +27,26 @@ var beijing = time.FixedZone("UTC+8", 8*3600)
 // app's interval.
 const statsFirstBackoff = 15 * time.Second
 
+// statsRefreshTimeout bounds one refresh, its retries included.
+const statsRefreshTimeout = time.Minute
+
 // appStats is an app's statistics state. Like the counters, it is carried
 // over a reload for an app that keeps its name and SDKAppID.
 type appStats struct {
-	refreshing sync.Mutex // held by the scrape that refreshes
-
 	mu          sync.Mutex
+	running     bool      // a refresh is under way
 	day         *statsDay // the last good values; nil before the first
 	refreshedAt time.Time // of day
 	nextTry     time.Time // no refresh before this
 	backoff     time.Duration
+	last        statsRefresh // the most recent refresh, for the debug probe
+}
+
+// statsRefresh is the story of one refresh, for the debug probe.
+type statsRefresh struct {
+	at    time.Time
+	calls []tencentchat.Attempt
+	err   error
 }
 
 // statsDay is one complete day's values, as exported.
@@ -42,34 +55,35 @@ type statsDay struct {
 	values map[string]float64
 }
 
-// refreshStats refreshes an app's statistics if they are due, within the
-// scrape's deadline. A scrape that finds a refresh running, or that is not
-// due, serves what is there.
-func (e *Exporter) refreshStats(ctx context.Context, a *app) {
-	s := a.stats
-	now := e.now()
+// refreshStatsIfDue starts a refresh of the app's statistics when they are
+// due and none is running.
+func (e *Exporter) refreshStatsIfDue(a *app) {
+	s, now := a.stats, e.now()
 	s.mu.Lock()
-	due := (s.day == nil || now.Sub(s.refreshedAt) >= a.cfg.AppStatisticsInterval) && !now.Before(s.nextTry)
+	due := !s.running && (s.day == nil || now.Sub(s.refreshedAt) >= a.cfg.AppStatisticsInterval) && !now.Before(s.nextTry)
+	s.running = s.running || due
 	s.mu.Unlock()
-	if !due || !s.refreshing.TryLock() {
-		return
+	if due {
+		go e.refreshStats(a, now)
 	}
-	defer s.refreshing.Unlock()
-	// Check again: another scrape may have refreshed meanwhile.
-	s.mu.Lock()
-	due = (s.day == nil || now.Sub(s.refreshedAt) >= a.cfg.AppStatisticsInterval) && !now.Before(s.nextTry)
-	s.mu.Unlock()
-	if !due {
-		return
-	}
+}
 
-	days, err := a.client.GetAppInfo(ctx, nil)
+func (e *Exporter) refreshStats(a *app, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), statsRefreshTimeout)
+	defer cancel()
+	var calls []tencentchat.Attempt
+	days, err := a.client.GetAppInfo(ctx, func(at tencentchat.Attempt) {
+		a.counters.observe(at)
+		calls = append(calls, at)
+	})
 	var day *statsDay
 	if err == nil {
 		day, err = e.completeDay(a, days, now)
 	}
+	s := a.stats
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.running, s.last = false, statsRefresh{at: now, calls: calls, err: err}
 	if err != nil {
 		if s.backoff == 0 {
 			s.backoff = statsFirstBackoff
@@ -89,8 +103,8 @@ var errNoCompleteDay = errors.New("getappinfo answered no complete day")
 
 // completeDay picks the most recent day before today (Beijing time) from a
 // getappinfo answer: today's numbers are still growing, and Tencent does
-// not say whether it sends them. A field that is missing or not a number
-// is left out and counted.
+// not say whether it sends them. A field that is missing, not a number or
+// negative (every statistic is a count) is left out and counted.
 func (e *Exporter) completeDay(a *app, days []tencentchat.AppDay, now time.Time) (*statsDay, error) {
 	today := now.In(beijing).Format("20060102")
 	var best *tencentchat.AppDay
@@ -111,9 +125,9 @@ func (e *Exporter) completeDay(a *app, days []tencentchat.AppDay, now time.Time)
 	out := &statsDay{start: bestStart, values: make(map[string]float64, len(statsMetrics))}
 	for _, m := range statsMetrics {
 		v, ok := best.Int(m.field)
-		if !ok {
+		if !ok || v < 0 {
 			a.counters.invalid.Add(1)
-			level.Debug(e.logger).Log("msg", "app statistic missing or not a number; left out", "app", a.cfg.Name,
+			level.Debug(e.logger).Log("msg", "app statistic missing, not a number or negative; left out", "app", a.cfg.Name,
 				"field", m.field, "value", best.Values[m.field])
 			continue
 		}
