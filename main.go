@@ -238,7 +238,6 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 		Version:     version.Info(),
 		Links: []web.LandingLinks{
 			{Address: f.metricsPath, Text: "Metrics"},
-			{Address: "/probe?target=", Text: "Probe one app (give its name or SDKAppID)"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
 		ExtraHTML: statusMarker,

@@ -18,6 +18,8 @@ var statusTemplate = template.Must(template.New("status").Parse(`<h2>Apps</h2>
 {{end}}<td>{{range .Codes}}{{.Code}}: {{.Count}}<br>{{else}}none{{end}}</td>
 <td><a href="{{.Probe}}">probe</a> <a href="{{.Debug}}">debug</a></td></tr>
 {{end}}</table>
+<form action="probe" method="get">Probe an app: <input name="target" placeholder="name or SDKAppID" required>
+<label><input type="checkbox" name="debug" value="true"> debug</label> <input type="submit" value="Probe"></form>
 `))
 
 type statusRow struct {

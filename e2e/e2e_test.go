@@ -1,6 +1,5 @@
-// Package e2e runs the exporter as users do: built binaries in front of the
-// simulator, scraped by a real Prometheus server with the mixin's rules, the
-// README's scrape configs and the dashboard's queries.
+//go:build e2e
+
 package e2e
 
 import (
@@ -38,24 +37,54 @@ var apps = []struct {
 }{{"prod", 1400000000, 20}, {"staging", 1400000001, 5}, {"shop", 1400000002, 8}, {"news", 1400000003, 3}}
 
 // need returns the path of the pinned Prometheus 3's prometheus or
-// promtool, or of the pinned Alertmanager, which `make tools` builds into
-// .tools/bin. A Prometheus found on
-// PATH is never used instead: it may be any version.
+// promtool, or of the pinned Alertmanager: the one that PROMETHEUS_BIN,
+// PROMTOOL_BIN or ALERTMANAGER_BIN names, else the one `make tools` builds
+// into .tools/bin. Either must be the pinned version; a binary found on
+// PATH is never used: it may be any version. A missing tool fails the
+// suite, never skips it.
 func need(t *testing.T, tool string) string {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join("..", ".tools", "bin", tool))
-	if err != nil {
-		t.Fatal(err)
+	env := strings.ToUpper(tool) + "_BIN"
+	path := os.Getenv(env)
+	if path == "" {
+		var err error
+		if path, err = filepath.Abs(filepath.Join("..", ".tools", "bin", tool)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err := exec.Command(path, "--version").CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s: %v. The end-to-end suite runs the pinned Prometheus 3: run `make tools` in the repository's root "+
-			"(it builds prometheus and promtool from tools/prometheus/go.mod into .tools/bin; the first build takes 10 to 25 minutes)", path, err)
+		t.Fatalf("%s: %v. The end-to-end suite runs the pinned Prometheus 3 and Alertmanager: run `make tools` in the repository's root "+
+			"(it builds them from tools/*/go.mod into .tools/bin), or point %s at the pinned version", path, err, env)
 	}
-	if tool != "alertmanager" && !strings.Contains(string(out), "version 3.") {
-		t.Fatalf("%s is not Prometheus 3: %s; run `make tools`", path, strings.SplitN(string(out), "\n", 2)[0])
+	if want := pinned(t, tool); !strings.Contains(string(out), "version "+want+" ") {
+		t.Fatalf("%s is not the pinned %s %s: %s; run `make tools` or unset %s", path, tool, want, strings.SplitN(string(out), "\n", 2)[0], env)
 	}
 	return path
+}
+
+// pinned is the release of tool that tools/*/go.mod pins: module v0.316.0
+// is Prometheus 3.16.0; Alertmanager's module version is its release.
+func pinned(t *testing.T, tool string) string {
+	t.Helper()
+	dir, module := "prometheus", "github.com/prometheus/prometheus"
+	if tool == "alertmanager" {
+		dir, module = "alertmanager", "github.com/prometheus/alertmanager"
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "tools", dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(module) + ` v(\d+)\.(\d+)\.(\d+)`).FindStringSubmatch(string(raw))
+	if m == nil {
+		t.Fatalf("tools/%s/go.mod does not pin %s", dir, module)
+	}
+	if dir == "alertmanager" {
+		return m[1] + "." + m[2] + "." + m[3]
+	}
+	var minor int
+	fmt.Sscan(m[2], &minor)
+	return fmt.Sprintf("%d.%d.%s", minor/100, minor%100, m[3])
 }
 
 func TestRules(t *testing.T) {
