@@ -136,12 +136,17 @@ func tail(s string, n int) string {
 	return s
 }
 
-// readmeScrapeConfigs returns the scrape configs of the README's yaml
-// blocks, with the README's placeholders pointed at this test's processes.
+// readmeScrapeConfigs returns the scrape configs of the yaml blocks of the
+// README and docs/kubernetes.md (scale-out), with their placeholders
+// pointed at this test's processes.
 func readmeScrapeConfigs(t *testing.T, replace *strings.Replacer) []any {
-	raw, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
+	var raw []byte
+	for _, doc := range []string{"../README.md", "../docs/kubernetes.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, b...)
 	}
 	var out []any
 	for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(raw), -1) {
@@ -157,7 +162,7 @@ func readmeScrapeConfigs(t *testing.T, replace *strings.Replacer) []any {
 		out = append(out, doc.ScrapeConfigs...)
 	}
 	if len(out) != 3 {
-		t.Fatalf("found %d scrape configs in the README, want the /metrics, /probe and sharded ones", len(out))
+		t.Fatalf("found %d scrape configs in the README and docs/kubernetes.md, want the /metrics, /probe and sharded ones", len(out))
 	}
 	return out
 }
@@ -277,7 +282,7 @@ func checkAnnotations(t *testing.T, a amAlert) {
 			t.Errorf("%s: annotation %s = %q, not rendered", a.Labels["alertname"], k, v)
 		}
 	}
-	if !strings.HasPrefix(a.Annotations["runbook_url"], "https://github.com/tencentchat-exporter/tencentchat_exporter#") {
+	if !strings.HasPrefix(a.Annotations["runbook_url"], "https://github.com/tencentchat-exporter/tencentchat_exporter/blob/main/docs/runbook.md#") {
 		t.Errorf("runbook_url %q", a.Annotations["runbook_url"])
 	}
 }

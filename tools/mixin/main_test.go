@@ -2,8 +2,10 @@ package main
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestAlertsUpToDate: the committed mixin/alerts.yml, and the chart's copy
@@ -48,4 +50,49 @@ func TestRenderRefusesIncompleteConfig(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "> 0.35") || strings.Contains(string(out), "> 0.2\n") {
 		t.Errorf("changed threshold not rendered: %v", err)
 	}
+}
+
+// TestRunbookLinks: every alert's runbook_url points at a heading of
+// docs/runbook.md, by the anchor GitHub makes of it.
+func TestRunbookLinks(t *testing.T) {
+	const prefix = "https://github.com/tencentchat-exporter/tencentchat_exporter/blob/main/docs/runbook.md#"
+	doc, err := os.ReadFile("../../docs/runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "#") {
+			anchors[githubAnchor(strings.TrimLeft(line, "# "))] = true
+		}
+	}
+	alerts, err := os.ReadFile("../../mixin/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := regexp.MustCompile(`runbook_url: (\S+)`).FindAllStringSubmatch(string(alerts), -1)
+	if len(links) < 10 {
+		t.Fatalf("%d runbook links in mixin/alerts.yml", len(links))
+	}
+	for _, m := range links {
+		anchor, ok := strings.CutPrefix(m[1], prefix)
+		if !ok || !anchors[anchor] {
+			t.Errorf("runbook_url %s: no such heading in docs/runbook.md", m[1])
+		}
+	}
+}
+
+// githubAnchor is the fragment GitHub gives a heading: lower case, spaces
+// to hyphens, punctuation other than hyphens and underscores dropped.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
