@@ -447,3 +447,36 @@ func TestBadTelemetryPath(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyNeverEchoedByConfigErrors: two paths swapped, accounts_file
+// pointing at the key file. The refused reload's HTTP answer, the log and
+// --config.check name the problem without quoting the key.
+func TestKeyNeverEchoedByConfigErrors(t *testing.T) {
+	const longKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(longKey), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, "http://127.0.0.1:1", 3)
+	p := start(t, "--config.file="+cfg)
+	swapped := "apps:\n  - name: prod\n    sdkappid: 1400000000\n    identifier: administrator\n" +
+		"    secret_key_file: key.txt\n    endpoint: http://127.0.0.1:1\n    accounts_file: key.txt\n"
+	if err := os.WriteFile(cfg, []byte(swapped), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status, body := p.post(t, "/-/reload")
+	if status != http.StatusBadRequest || !strings.Contains(body, "must start with") {
+		t.Errorf("POST /-/reload: %d %q", status, body)
+	}
+	out, _ := exec.Command(binary, "--config.check", "--config.file="+cfg).CombinedOutput()
+	if !strings.Contains(string(out), "accounts_file") {
+		t.Errorf("--config.check: %s", out)
+	}
+	testutil.WaitFor(t, 5*time.Second, "for the refused reload's log line", func() bool {
+		return strings.Contains(p.logs(), "configuration not loaded")
+	})
+	for where, text := range map[string]string{"the reload answer": body, "--config.check": string(out), "the log": p.logs()} {
+		if strings.Contains(text, longKey[:20]) || strings.Contains(text, longKey[44:]) {
+			t.Errorf("the key is in %s:\n%s", where, text)
+		}
+	}
+}

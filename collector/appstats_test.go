@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -29,7 +30,7 @@ func TestAppStatisticsValues(t *testing.T) {
 			r.waitStats(t)
 			f := r.scrape(t, "/metrics", nil)
 			now := time.Now()
-			yesterday := now.In(beijing).AddDate(0, 0, -1)
+			yesterday := now.In(tencentchat.Beijing).AddDate(0, 0, -1)
 			want := r.simApp.AppDay(yesterday.Format("20060102"), now)
 			checks := map[string]string{
 				"tencentchat_app_daily_active_users":       "ActiveUserNum",
@@ -49,7 +50,7 @@ func TestAppStatisticsValues(t *testing.T) {
 					t.Errorf("messages sent %s = %v, want %s", chatType, v, want[field])
 				}
 			}
-			start, _ := time.ParseInLocation("20060102", yesterday.Format("20060102"), beijing)
+			start, _ := time.ParseInLocation("20060102", yesterday.Format("20060102"), tencentchat.Beijing)
 			if v, _ := f.value("tencentchat_app_statistics_day_timestamp_seconds", nil); v != float64(start.Unix()) {
 				t.Errorf("day timestamp %v, want %d (00:00 UTC+8 of yesterday)", v, start.Unix())
 			}

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -19,9 +18,6 @@ import (
 // scrape's account series or the refresh. Scrapes serve the last good
 // values; a failed refresh keeps them and is retried after a backoff, not
 // at every scrape.
-
-// beijing is the time zone of getappinfo's days.
-var beijing = time.FixedZone("UTC+8", 8*3600)
 
 // Backoff after a failed refresh: doubling from the first, up to the
 // app's interval.
@@ -98,31 +94,15 @@ func (e *Exporter) refreshStats(a *app, now time.Time) {
 	s.day, s.refreshedAt, s.backoff, s.nextTry = day, now, 0, time.Time{}
 }
 
-// errNoCompleteDay is a getappinfo answer without a day before today.
-var errNoCompleteDay = errors.New("getappinfo answered no complete day")
-
-// completeDay picks the most recent day before today (Beijing time) from a
-// getappinfo answer: today's numbers are still growing, and Tencent does
-// not say whether it sends them. A field that is missing, not a number or
-// negative (every statistic is a count) is left out and counted.
+// completeDay is the most recent complete day of a getappinfo answer, as
+// exported. A field that is missing, not a number or negative (every
+// statistic is a count) is left out and counted.
 func (e *Exporter) completeDay(a *app, days []tencentchat.AppDay, now time.Time) (*statsDay, error) {
-	today := now.In(beijing).Format("20060102")
-	var best *tencentchat.AppDay
-	var bestStart time.Time
-	for i := range days {
-		date := days[i].Values["Date"]
-		start, err := time.ParseInLocation("20060102", date, beijing)
-		if err != nil || date >= today {
-			continue
-		}
-		if best == nil || start.After(bestStart) {
-			best, bestStart = &days[i], start
-		}
+	best, err := tencentchat.LatestCompleteDay(days, now)
+	if err != nil {
+		return nil, err
 	}
-	if best == nil {
-		return nil, errNoCompleteDay
-	}
-	out := &statsDay{start: bestStart, values: make(map[string]float64, len(statsMetrics))}
+	out := &statsDay{start: best.Start, values: make(map[string]float64, len(statsMetrics))}
 	for _, m := range statsMetrics {
 		v, ok := best.Int(m.field)
 		if !ok || v < 0 {

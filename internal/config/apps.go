@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -105,7 +104,7 @@ func (s Settings) validate() error {
 	_, known := regionDomains[s.Region]
 	switch {
 	case s.Region != "" && !known:
-		return fmt.Errorf("region: unknown region %q (valid: %s)", s.Region, strings.Join(Regions(), ", "))
+		return fmt.Errorf("region: unknown region %s (valid: %s)", Quote(s.Region), strings.Join(Regions(), ", "))
 	case s.Timeout <= 0:
 		return fmt.Errorf("timeout: must be positive, got %s", s.Timeout)
 	case s.BatchSize < 1 || s.BatchSize > MaxBatchSize:
@@ -172,7 +171,7 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
-			warnings = append(warnings, fmt.Sprintf("account %q listed more than once; using it once", id))
+			warnings = append(warnings, fmt.Sprintf("account %s listed more than once; using it once", Quote(id)))
 			continue
 		}
 		seen[id] = true
@@ -190,11 +189,11 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 func CheckAccountID(id string) error {
 	switch {
 	case !strings.HasPrefix(id, AccountPrefix) || len(id) == len(AccountPrefix):
-		return fmt.Errorf("account %q: must start with %q", id, AccountPrefix)
+		return fmt.Errorf("account %s: must start with %q", Quote(id), AccountPrefix)
 	case len(id) > MaxAccountID:
-		return fmt.Errorf("account %q: longer than %d bytes", id, MaxAccountID)
+		return fmt.Errorf("account %s: longer than %d bytes", Quote(id), MaxAccountID)
 	case strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
-		return fmt.Errorf("account %q: must be printable ASCII without spaces", id)
+		return fmt.Errorf("account %s: must be printable ASCII without spaces", Quote(id))
 	}
 	return nil
 }
@@ -205,27 +204,36 @@ func CheckAccountID(id string) error {
 func checkEndpoint(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("invalid URL %q", RedactURL(raw))
+		return "", fmt.Errorf("invalid URL %s", Quote(RedactURL(raw)))
 	}
 	shown := RedactURL(raw)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("%q: scheme must be http or https", shown)
+		return "", fmt.Errorf("%s: scheme must be http or https", Quote(shown))
 	case u.Host == "":
-		return "", fmt.Errorf("%q: no host", shown)
+		return "", fmt.Errorf("%s: no host", Quote(shown))
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("%q: must not carry user info, a query or a fragment", shown)
+		return "", fmt.Errorf("%s: must not carry user info, a query or a fragment", Quote(shown))
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }
 
-// userinfo matches the user info of a URL, even one url.Parse refuses.
-var userinfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
-
 // RedactURL returns raw with its user info replaced and its query and
-// fragment values dropped, for printing an endpoint.
+// fragment values dropped, for printing an endpoint; raw need not parse,
+// nor have a scheme (user:pw@host/p and //user:pw@host/p are redacted too).
 func RedactURL(raw string) string {
-	out := userinfo.ReplaceAllString(raw, "${1}<redacted>@")
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "//"); i >= 0 && !strings.ContainsAny(raw[:i], "/?#@") {
+		prefix, rest = raw[:i+2], raw[i+2:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		rest = "<redacted>@" + rest[at+1:]
+	}
+	out := prefix + rest
 	if i := strings.IndexAny(out, "?#"); i >= 0 {
 		out = out[:i+1] + "<redacted>"
 	}

@@ -93,12 +93,20 @@ func yamlKeys(t reflect.Type) []string {
 }
 
 // Parse validates raw YAML; file names the source in errors and anchors
-// relative secret_key_file and accounts_file paths.
-func Parse(raw []byte, file string) (*Config, []string, error) {
+// relative secret_key_file and accounts_file paths. Its errors never carry
+// a secret key: every key configured anywhere in the file, inline or in a
+// file, is replaced by <secret> (a key pasted into the wrong field, or an
+// accounts_file that points at a key file, would otherwise be quoted).
+func Parse(raw []byte, file string) (cfg *Config, warnings []string, err error) {
+	var root yaml.Node
+	defer func() {
+		if err != nil {
+			err = redactSecrets(err, secretsIn(&root, filepath.Dir(file)))
+		}
+	}()
 	fail := func(format string, args ...any) (*Config, []string, error) {
 		return nil, nil, fmt.Errorf("%s: "+format, append([]any{file}, args...)...)
 	}
-	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -142,8 +150,7 @@ func Parse(raw []byte, file string) (*Config, []string, error) {
 		return fail("defaults: %v", err)
 	}
 	dir := filepath.Dir(file)
-	cfg := &Config{}
-	var warnings []string
+	cfg = &Config{}
 	names, ids := map[string]bool{}, map[uint64]bool{}
 	for i, node := range appNodes {
 		where := fmt.Sprintf("apps[%d]", i)
@@ -226,10 +233,10 @@ func checkKeys(m *yaml.Node, known []string) error {
 			ok = ok || k.Value == name
 		}
 		if !ok {
-			return fmt.Errorf("line %d: unknown key %q (known: %s)", k.Line, k.Value, strings.Join(known, ", "))
+			return fmt.Errorf("line %d: unknown key %s (known: %s)", k.Line, Quote(k.Value), strings.Join(known, ", "))
 		}
 		if seen[k.Value] {
-			return fmt.Errorf("line %d: key %q given twice", k.Line, k.Value)
+			return fmt.Errorf("line %d: key %s given twice", k.Line, Quote(k.Value))
 		}
 		seen[k.Value] = true
 	}

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +42,66 @@ func TestResolvePath(t *testing.T) {
 	}
 	if resolvePath("/etc", "") != "" {
 		t.Error("an unset path resolved to something")
+	}
+}
+
+// TestErrorsNeverQuoteAKey: a 64-character key that ends up where another
+// value belongs (accounts, an accounts_file pointed at the key file, the
+// region, the endpoint, a stray key) is never quoted whole in the error,
+// which reaches the log, --config.check and POST /-/reload; the error
+// still names the file, app and key, and quotes a short value whole.
+func TestErrorsNeverQuoteAKey(t *testing.T) {
+	const key = "8f2b6c1e9d0a4b7c3e5f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := func(extra string) string {
+		return "apps:\n  - name: prod\n    sdkappid: 1400000000\n    identifier: admin\n    secret_key_file: key.txt\n" + extra
+	}
+	cases := []struct{ name, yaml, want string }{
+		{"accounts_file is the key file", app("    region: china\n    accounts_file: key.txt\n"), "must start with"},
+		{"key pasted into accounts", app("    region: china\n    accounts: ['" + key + "']\n"), "must start with"},
+		{"key pasted into region", app("    region: " + key + "\n    accounts: ['@TOA#_a']\n"), "unknown region"},
+		{"key pasted into endpoint", app("    endpoint: " + key + "\n    accounts: ['@TOA#_a']\n"), "endpoint"},
+		{"key as a stray key", app("    region: china\n    " + key + ": x\n    accounts: ['@TOA#_a']\n"), "unknown key"},
+		{"inline key in accounts", "apps:\n  - {name: p, sdkappid: 1, identifier: a, secret_key: '" + key + "', region: china, accounts: ['" + key + "']}\n", "must start with"},
+		{"a long value is cut", app("    region: china\n    accounts: ['" + strings.Repeat("ab ", 40) + "']\n"), "(120 bytes)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Parse([]byte(c.yaml), filepath.Join(dir, "config.yml"))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, key[:30]) || strings.Contains(msg, key[34:]) {
+				t.Errorf("the key is in the error: %s", msg)
+			}
+			if !strings.Contains(msg, c.want) || !strings.Contains(msg, "config.yml") {
+				t.Errorf("error %q lacks %q or the file", msg, c.want)
+			}
+		})
+	}
+	// A short wrong value is still quoted whole, so it can be found.
+	_, _, err := Parse([]byte(app("    region: tokio\n    accounts: ['@TOA#_a']\n")), filepath.Join(dir, "config.yml"))
+	if err == nil || !strings.Contains(err.Error(), `"tokio"`) {
+		t.Errorf("short value not quoted: %v", err)
+	}
+}
+
+// TestRedactURL: user info is hidden with or without a scheme, and query
+// and fragment values are dropped.
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pw@proxy.example/p?token=x": "https://<redacted>@proxy.example/p?<redacted>",
+		"user:pw@proxy.example/p":                 "<redacted>@proxy.example/p",
+		"//user:pw@proxy.example/p":               "//<redacted>@proxy.example/p",
+		"http://proxy.example/a@b":                "http://proxy.example/a@b",
+		"proxy.example#frag":                      "proxy.example#<redacted>",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

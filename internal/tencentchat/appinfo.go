@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -15,7 +16,32 @@ import (
 // number is taken as its text too). A field whose value was neither
 // (null, an object...) is left out, as if it had not been sent.
 type AppDay struct {
+	Start  time.Time // 00:00 UTC+8 of its Date; zero when Date is missing or malformed
 	Values map[string]string
+}
+
+// Beijing is the time zone of getappinfo's days.
+var Beijing = time.FixedZone("UTC+8", 8*3600)
+
+// ErrNoCompleteDay is a getappinfo answer without a day before today.
+var ErrNoCompleteDay = errors.New("getappinfo answered no complete day")
+
+// LatestCompleteDay picks the most recent day before now's (Beijing time)
+// from a getappinfo answer: today's numbers are still growing, and Tencent
+// does not say whether it sends them.
+func LatestCompleteDay(days []AppDay, now time.Time) (AppDay, error) {
+	y, m, d := now.In(Beijing).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, Beijing)
+	var best AppDay
+	for _, day := range days {
+		if !day.Start.IsZero() && day.Start.Before(today) && day.Start.After(best.Start) {
+			best = day
+		}
+	}
+	if best.Start.IsZero() {
+		return AppDay{}, ErrNoCompleteDay
+	}
+	return best, nil
 }
 
 // Int returns field as an integer, and whether it was one.
@@ -76,6 +102,9 @@ func (c *Client) GetAppInfo(ctx context.Context, observe func(Attempt)) ([]AppDa
 			case '0':
 				d.Values[k] = string(v)
 			}
+		}
+		if start, err := time.ParseInLocation("20060102", d.Values["Date"], Beijing); err == nil {
+			d.Start = start
 		}
 		days = append(days, d)
 	}
