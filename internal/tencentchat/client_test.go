@@ -802,3 +802,33 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeErrorsBounded: a decoder error quotes what it refused; an
+// answer whose 1 MB member name is given twice, in the envelope or in an
+// item, must not make a 2 MB error (it reaches the log and the debug
+// page), nor carry the UserSig or the key.
+func TestDecodeErrorsBounded(t *testing.T) {
+	long := strings.Repeat("k", 1<<20)
+	for name, body := range map[string]string{
+		"envelope": `{"ErrorCode":0,"` + long + `":1,"` + long + `":2}`,
+		"item":     `{"ErrorCode":0,"OfficialAccountInfoList":[{"ErrorCode":0,"Official_Account":"@TOA#_a","` + long + `":1,"` + long + `":2}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) })
+			c := newTestClient(t, base, func(o *Options) { o.Retries = 0 })
+			ans, err := getInfo(c, context.Background(), []string{"@TOA#_a"}, nil)
+			var msg string
+			switch {
+			case err != nil:
+				msg = err.Error()
+			case ans.Results[0].Err != nil:
+				msg = ans.Results[0].Err.Error()
+			default:
+				t.Fatalf("answer accepted: %+v", ans.Results[0])
+			}
+			if len(msg) > 400 || strings.Contains(msg, strings.Repeat("k", 300)) {
+				t.Errorf("error of %d bytes: %.200s", len(msg), msg)
+			}
+		})
+	}
+}

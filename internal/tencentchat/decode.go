@@ -174,8 +174,12 @@ func (e *envelope) usable() error {
 func (e *envelope) clean(f func(string) string) {
 	e.ErrorInfo = f(e.ErrorInfo)
 	for i := range e.OfficialAccountInfoList {
-		if it := &e.OfficialAccountInfoList[i]; it.ErrorInfo != "" {
+		it := &e.OfficialAccountInfoList[i]
+		if it.ErrorInfo != "" {
 			it.ErrorInfo = f(it.ErrorInfo)
+		}
+		if it.Err != nil {
+			it.Err = errors.New(f(it.Err.Error()))
 		}
 	}
 }

@@ -270,7 +270,9 @@ func (c *Client) call(ctx context.Context, path, sig string, body []byte, ans an
 		return &Error{Reason: ReasonDecode, Err: fmt.Errorf("answer larger than %d bytes", c.maxBody)}
 	}
 	if err := ans.decode(buf.Bytes()); err != nil {
-		return &Error{Reason: ReasonDecode, Err: err}
+		// The decoder quotes what it refused (a member name given twice,
+		// say): untrusted text, bounded and redacted like ErrorInfo.
+		return &Error{Reason: ReasonDecode, Err: errors.New(c.cleanInfo(err.Error(), sig))}
 	}
 	code, _ := ans.status()
 	if code == 0 {
