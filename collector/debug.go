@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
@@ -20,7 +17,7 @@ import (
 // normal scrape's), then its metrics: the app's settings, where the result
 // came from, every API call, the accounts that came back with their own
 // code or not at all, and the last statistics refresh.
-func writeDebug(w io.Writer, c *appCollector, sw *scrapeWindow, offset time.Duration, mfs []*dto.MetricFamily, gatherErr error) {
+func writeDebug(w io.Writer, c *appCollector, sw *scrapeWindow, offset time.Duration, gatherErr error) {
 	a, res := c.a, c.res
 	var b strings.Builder
 	writeSettings(&b, a.cfg)
@@ -99,12 +96,6 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrapeWindow, offset time.Dura
 		fmt.Fprintf(&b, "gathering failed: %v\n", gatherErr)
 	}
 	_, _ = io.WriteString(w, b.String())
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return
-		}
-	}
 }
 
 // batchAnswered tells whether the batch of account i got a usable answer.

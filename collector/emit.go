@@ -4,19 +4,23 @@ import (
 	"context"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
 // appCollector is one scrape of one app, bound to the scrape's context so
 // its deadline reaches every API call. It describes nothing: a registry
 // takes any number of such unchecked collectors, one per app, and gathers
-// them concurrently. What it fetched stays on it for the debug probe.
+// them concurrently. It sends the app's own series; the accounts' series
+// are written by writeAccounts straight from its result, unless the scrape
+// asked for a format only client_golang writes (protobuf), where Collect
+// sends them too.
 type appCollector struct {
-	e   *Exporter
-	ctx context.Context
-	a   *app
+	e      *Exporter
+	ctx    context.Context
+	a      *app
+	direct bool // the accounts are written by writeAccounts
 
 	res *appResult // set by Collect
 	src source
@@ -30,105 +34,104 @@ func (c *appCollector) Collect(ch chan<- prometheus.Metric) {
 		c.e.refreshStatsIfDue(a)
 	}
 	c.res, c.src = c.e.result(c.ctx, a)
-	emitAccounts(ch, a, c.res)
+	if !c.direct {
+		collectAccounts(ch, a, c.res)
+	}
 	if a.cfg.AppStatistics {
 		emitStats(ch, a)
 	}
 	emitApp(ch, a, c.res)
 }
 
-// An account yields up to four samples with the same few label values.
-// prometheus.MustNewConstMetric would build a label-pair slice and box every
-// value for each sample (about 18 allocations a sample). Instead, the label
-// pairs that never change (account, app_name, sdkappid) are built once per
-// configuration, and each scrape adds one allocation per account holding
-// its name and owner pairs and its samples. The registry treats label pairs
-// as immutable, so sharing them between samples and scrapes is safe.
-
-// Label names, addressable for dto.LabelPair. Never written.
-var (
-	lnAccount      = "account"
-	lnAppName      = "app_name"
-	lnName         = "name"
-	lnOwnerAccount = "owner_account"
-	lnSDKAppID     = "sdkappid"
-)
-
-// labelPairs are an app's label pairs that live as long as its
-// configuration.
-type labelPairs struct {
-	appName, sdkappid dto.LabelPair
-	accounts          []dto.LabelPair     // one per configured account
-	short             [][3]*dto.LabelPair // account, app_name, sdkappid: sorted by name
+// escapedLabels are an app's label pairs that live as long as its
+// configuration, escaped once: account and app_name before the per-scrape
+// name and owner_account, sdkappid after them (label names in order).
+type escapedLabels struct {
+	buf      []byte // every account's `account="…",app_name="…",`, one after another
+	end      []int  // where each account's ends in buf
+	sdkappid []byte // `sdkappid="…"`
 }
 
-func newLabelPairs(a *app) *labelPairs {
-	p := &labelPairs{
-		appName:  dto.LabelPair{Name: &lnAppName, Value: &a.cfg.Name},
-		sdkappid: dto.LabelPair{Name: &lnSDKAppID, Value: &a.sdkappid},
-		accounts: make([]dto.LabelPair, len(a.cfg.Accounts)),
-		short:    make([][3]*dto.LabelPair, len(a.cfg.Accounts)),
+func newEscapedLabels(a *app) *escapedLabels {
+	l := &escapedLabels{end: make([]int, len(a.cfg.Accounts)),
+		sdkappid: exposition.AppendLabel(nil, "sdkappid", a.sdkappid)}
+	appName := append(exposition.AppendLabel(nil, "app_name", a.cfg.Name), ',')
+	for i, id := range a.cfg.Accounts {
+		l.buf = append(exposition.AppendLabel(l.buf, "account", id), ',')
+		l.buf = append(l.buf, appName...)
+		l.end[i] = len(l.buf)
 	}
-	for i := range a.cfg.Accounts {
-		p.accounts[i] = dto.LabelPair{Name: &lnAccount, Value: &a.cfg.Accounts[i]}
-		p.short[i] = [3]*dto.LabelPair{&p.accounts[i], &p.appName, &p.sdkappid}
+	return l
+}
+
+func (l *escapedLabels) account(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = l.end[i-1]
 	}
-	return p
+	return l.buf[start:l.end[i]]
 }
 
-// accountSeries is one fetched account's samples and per-scrape labels:
-// the subscribers, last message, creation and up gauges.
-type accountSeries struct {
-	name, owner dto.LabelPair
-	long        [5]*dto.LabelPair // account, app_name, name, owner_account, sdkappid
-	samples     [4]gaugeSample
+// accountFamilies are the per-account gauges, with the value each takes
+// from an account that is up. A time of 0 means "never" (an account that
+// never sent a message) and is left out, as a value not sent is.
+var accountFamilies = []struct {
+	desc        *prometheus.Desc
+	name, help  string
+	value       func(*tencentchat.AccountInfo) tencentchat.OptInt
+	zeroIsNever bool
+}{
+	{subscribersDesc, subscribersName, subscribersHelp, func(i *tencentchat.AccountInfo) tencentchat.OptInt { return i.SubscriberNum }, false},
+	{lastMessageDesc, lastMessageName, lastMessageHelp, func(i *tencentchat.AccountInfo) tencentchat.OptInt { return i.LastMsgTime }, true},
+	{creationDesc, creationName, creationHelp, func(i *tencentchat.AccountInfo) tencentchat.OptInt { return i.CreateTime }, true},
 }
 
-// gaugeSample is a prometheus.Metric for one gauge value.
-type gaugeSample struct {
-	desc   *prometheus.Desc
-	labels []*dto.LabelPair
-	value  float64
-	gauge  dto.Gauge
-}
+func served(v tencentchat.OptInt, zeroIsNever bool) bool { return v.Set && (v.V != 0 || !zeroIsNever) }
 
-func (s *gaugeSample) Desc() *prometheus.Desc { return s.desc }
-
-func (s *gaugeSample) Write(m *dto.Metric) error {
-	s.gauge.Value = &s.value
-	m.Label = s.labels
-	m.Gauge = &s.gauge
-	return nil
-}
-
-// emitAccounts sends the series of a result's accounts. A time of 0 means
-// "never" (an account that never sent a message) and is left out.
-func emitAccounts(ch chan<- prometheus.Metric, a *app, r *appResult) {
-	for i := range r.accounts {
-		acct := &r.accounts[i]
-		if !accountUp(acct) {
-			ch <- &gaugeSample{desc: accountUpDesc, labels: a.labels.short[i][:]}
-			continue
-		}
-		// name and owner live in the result, which outlives the scrape.
-		s := &accountSeries{
-			name:  dto.LabelPair{Name: &lnName, Value: &acct.Info.Name},
-			owner: dto.LabelPair{Name: &lnOwnerAccount, Value: &acct.Info.OwnerAccount},
-		}
-		s.long = [5]*dto.LabelPair{&a.labels.accounts[i], &a.labels.appName, &s.name, &s.owner, &a.labels.sdkappid}
-		n := 0
-		add := func(desc *prometheus.Desc, v tencentchat.OptInt, zeroIsNever bool) {
-			if v.Set && (v.V > 0 || !zeroIsNever) {
-				s.samples[n] = gaugeSample{desc: desc, value: float64(v.V), labels: s.long[:]}
-				ch <- &s.samples[n]
-				n++
+// writeAccounts writes the accounts' families of every app of a scrape,
+// each family whole (the formats forbid interleaving), from the results.
+func writeAccounts(w *exposition.Writer, cs []*appCollector) {
+	var mid []byte // name="…",owner_account="…",
+	for _, f := range accountFamilies {
+		w.Gauge(f.name, f.help)
+		for _, c := range cs {
+			for i := range c.res.accounts {
+				r := &c.res.accounts[i]
+				if v := f.value(&r.Info); accountUp(r) && served(v, f.zeroIsNever) {
+					mid = exposition.AppendLabel(mid[:0], "name", r.Info.Name)
+					mid = append(exposition.AppendLabel(append(mid, ','), "owner_account", r.Info.OwnerAccount), ',')
+					w.Sample(f.name, float64(v.V), c.a.labels.account(i), mid, c.a.labels.sdkappid)
+				}
 			}
 		}
-		add(subscribersDesc, acct.Info.SubscriberNum, false)
-		add(lastMessageDesc, acct.Info.LastMsgTime, true)
-		add(creationDesc, acct.Info.CreateTime, true)
-		s.samples[n] = gaugeSample{desc: accountUpDesc, value: 1, labels: a.labels.short[i][:]}
-		ch <- &s.samples[n]
+	}
+	w.Gauge(accountUpName, accountUpHelp)
+	for _, c := range cs {
+		for i := range c.res.accounts {
+			w.Sample(accountUpName, float64(boolInt(accountUp(&c.res.accounts[i]))), c.a.labels.account(i), c.a.labels.sdkappid)
+		}
+	}
+}
+
+// collectAccounts sends the accounts' series as const metrics, for the
+// formats writeAccounts does not write.
+func collectAccounts(ch chan<- prometheus.Metric, a *app, r *appResult) {
+	send := func(desc *prometheus.Desc, v float64, labels ...string) {
+		m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(desc, err)
+		}
+		ch <- m
+	}
+	for i := range r.accounts {
+		acct, id := &r.accounts[i], a.cfg.Accounts[i]
+		up := accountUp(acct)
+		for _, f := range accountFamilies {
+			if v := f.value(&acct.Info); up && served(v, f.zeroIsNever) {
+				send(f.desc, float64(v.V), a.sdkappid, a.cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
+			}
+		}
+		send(accountUpDesc, float64(boolInt(up)), a.sdkappid, a.cfg.Name, id)
 	}
 }
 

@@ -77,7 +77,7 @@ type app struct {
 	sdkappid string // label value
 	client   *tencentchat.Client
 	batches  []*tencentchat.Batch
-	labels   *labelPairs
+	labels   *escapedLabels
 	counters *counters // carried over a reload, as stats
 	stats    *appStats
 	share    share
@@ -161,7 +161,7 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 		return nil, err
 	}
 	a.client = client
-	a.labels = newLabelPairs(a)
+	a.labels = newEscapedLabels(a)
 	for i := 0; i < len(ac.Accounts); i += ac.BatchSize {
 		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], Fields())
 		if err != nil {

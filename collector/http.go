@@ -2,21 +2,26 @@ package collector
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
 )
 
 // Scrape timeout bounds. Without the header, Prometheus' own default
@@ -49,11 +54,13 @@ type HandlerOpts struct {
 	// together; nil for no bound.
 	Limit *RequestLimit
 	// Static collectors are added to every /metrics scrape: the exporter's
-	// own go, process, build and reload metrics. They are registered in the
-	// scrape's registry rather than gathered beside it, since
-	// prometheus.Gatherers would check every account's series a second time.
+	// own go, process, build and reload metrics.
 	Static []prometheus.Collector
+
+	hint *atomic.Int64 // the size of the handler's last answer, to size the next
 }
+
+func (o *HandlerOpts) sizeHint() *atomic.Int64 { return o.hint }
 
 // RequestLimit bounds concurrent scrapes: each holds its series, some
 // 4 KiB per account, while it gathers and encodes them.
@@ -88,6 +95,7 @@ func (l *RequestLimit) acquire(ctx context.Context, w http.ResponseWriter) (rele
 
 // MetricsHandler serves every app's metrics plus opts.Static.
 func (e *Exporter) MetricsHandler(opts HandlerOpts) http.Handler {
+	opts.hint = new(atomic.Int64)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.serveScrape(w, r, opts, e.state.Load().apps, opts.Static, false)
 	})
@@ -97,6 +105,7 @@ func (e *Exporter) MetricsHandler(opts HandlerOpts) http.Handler {
 // multi-target pattern, so a large fleet can shard apps across Prometheus
 // jobs or servers.
 func (e *Exporter) ProbeHandler(opts HandlerOpts) http.Handler {
+	opts.hint = new(atomic.Int64)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := r.URL.Query().Get("target")
 		var a *app
@@ -149,47 +158,109 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 		return
 	}
 	defer sw.close()
+	// Prometheus 3 may ask for OpenMetrics alone: it gets it.
+	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
+	if debug {
+		format = expfmt.NewFormat(expfmt.TypeTextPlain)
+	}
+	direct := exposition.NewWriter(io.Discard, format) != nil
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(static...)
 	collectors := make([]*appCollector, len(apps))
 	for i, a := range apps {
-		collectors[i] = &appCollector{e: e, ctx: sw.ctx, a: a}
+		collectors[i] = &appCollector{e: e, ctx: sw.ctx, a: a, direct: direct}
 		reg.MustRegister(collectors[i])
 	}
-	mfs, err := reg.Gather()
+	mfs, gatherErr := reg.Gather()
 	if r.Context().Err() != nil {
 		// Shutting down (or the scraper hung up): what was gathered is
 		// cut short, and saying so beats serving every app as down.
 		http.Error(w, "scrape cancelled: the exporter is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if gatherErr != nil {
+		promLogger{e.logger}.Println("error gathering metrics:", gatherErr)
+	}
+	// The answer is encoded whole before it is sent: on a machine too busy
+	// to encode in the time the offset leaves, the scrape says so with a
+	// 503 instead of being cut off half-way at the write deadline. What is
+	// held is the gzip stream when the client takes gzip, as Prometheus
+	// does (a tenth of the exposition), else the exposition in a buffer
+	// sized from the last answer, so it is not copied as it grows.
+	body := &bytes.Buffer{}
+	body.Grow(int(opts.sizeHint().Load()))
+	var out io.Writer = body
+	gz := !debug && gzipAccepted(r)
+	if gz {
+		zw := gzipPool.Get().(*gzip.Writer)
+		defer gzipPool.Put(zw)
+		zw.Reset(body)
+		out = zw
+	}
 	if debug {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		writeDebug(w, collectors[0], sw, opts.TimeoutOffset, mfs, err)
+		writeDebug(out, collectors[0], sw, opts.TimeoutOffset, gatherErr)
+	}
+	if err := encode(out, format, mfs, collectors, direct); err != nil {
+		level.Error(e.logger).Log("msg", "encoding the scrape", "err", err)
+		http.Error(w, "encoding the metrics failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	// Encoded into a buffer first: on a machine too busy to encode in
-	// the time the offset leaves, the scrape says so with a 503 instead
-	// of being cut off half-way at the write deadline.
-	buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
-	promhttp.HandlerFor(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, err }), promhttp.HandlerOpts{
-		ErrorLog:      promLogger{e.logger},
-		ErrorHandling: promhttp.ContinueOnError,
-		// Prometheus 3 may ask for OpenMetrics alone; without this it
-		// would get the text format it did not ask for.
-		EnableOpenMetrics: true,
-	}).ServeHTTP(buf, r)
+	if gz {
+		_ = out.(*gzip.Writer).Close()
+	}
+	opts.sizeHint().Store(int64(body.Len()) * 9 / 8)
 	if time.Since(sw.start) > sw.timeout-writeMargin {
 		http.Error(w, "the scrape was not encoded before Prometheus' timeout: the exporter is overloaded (see --web.max-requests)",
 			http.StatusServiceUnavailable)
 		return
 	}
-	for k, v := range buf.header {
-		w.Header()[k] = v
+	w.Header().Set("Content-Type", string(format))
+	if debug {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	w.WriteHeader(buf.status)
-	_, _ = w.Write(buf.body.Bytes())
+	if gz {
+		w.Header().Set("Content-Encoding", "gzip")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+	_, _ = w.Write(body.Bytes())
 }
+
+// encode writes the accounts' families straight from the results (when
+// direct), then the gathered ones with client_golang's encoder, which ends
+// an OpenMetrics answer with its # EOF.
+func encode(out io.Writer, format expfmt.Format, mfs []*dto.MetricFamily, cs []*appCollector, direct bool) error {
+	if direct {
+		ew := exposition.NewWriter(out, format)
+		writeAccounts(ew, cs)
+		if err := ew.Flush(); err != nil {
+			return err
+		}
+	}
+	enc := expfmt.NewEncoder(out, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// gzipAccepted tells whether the client takes a gzip answer.
+func gzipAccepted(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+// gzipPool keeps compressors between scrapes: each holds some 800 KiB.
+var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // scrapeWindow is one scrape's time: Prometheus' timeout, the shorter
 // deadline of its API calls, and the slot it holds.
@@ -225,17 +296,6 @@ func (e *Exporter) openScrape(w http.ResponseWriter, r *http.Request, opts Handl
 // writeMargin is the time an encoded answer must have left before
 // Prometheus' timeout to be sent rather than replaced by a 503.
 const writeMargin = 100 * time.Millisecond
-
-// bufferedResponse is an http.ResponseWriter that keeps the answer.
-type bufferedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header         { return b.header }
-func (b *bufferedResponse) WriteHeader(status int)      { b.status = status }
-func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
 
 type promLogger struct{ l log.Logger }
 

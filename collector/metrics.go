@@ -14,14 +14,10 @@ var (
 	accountUpLabels = []string{"sdkappid", "app_name", "account"}
 	appLabels       = []string{"sdkappid", "app_name"}
 
-	subscribersDesc = prometheus.NewDesc(namespace+"_official_account_subscribers",
-		"Subscribers of the official account (SubscriberNum). With the app's cache_ttl set, up to that old.", accountLabels, nil)
-	lastMessageDesc = prometheus.NewDesc(namespace+"_official_account_last_message_timestamp_seconds",
-		"Unix time of the official account's last message (LastMsgTime); absent while it never sent one. With the app's cache_ttl set, up to that old.", accountLabels, nil)
-	creationDesc = prometheus.NewDesc(namespace+"_official_account_creation_timestamp_seconds",
-		"Unix time the official account was created (CreateTime).", accountLabels, nil)
-	accountUpDesc = prometheus.NewDesc(namespace+"_official_account_up",
-		"1 if the official account's information was fetched in this scrape (or, with cache_ttl, in the cached one); 0 if it had its own error code or its batch failed.", accountUpLabels, nil)
+	subscribersDesc = prometheus.NewDesc(subscribersName, subscribersHelp, accountLabels, nil)
+	lastMessageDesc = prometheus.NewDesc(lastMessageName, lastMessageHelp, accountLabels, nil)
+	creationDesc    = prometheus.NewDesc(creationName, creationHelp, accountLabels, nil)
+	accountUpDesc   = prometheus.NewDesc(accountUpName, accountUpHelp, accountUpLabels, nil)
 
 	upDesc = prometheus.NewDesc(namespace+"_up",
 		"1 if every API call of this scrape for the app was answered with ErrorCode 0 (account-level codes do not count).", appLabels, nil)
@@ -39,6 +35,18 @@ var (
 	failuresDesc = prometheus.NewDesc(namespace+"_api_request_failures_total",
 		"API calls for the app that got no usable answer, by reason: timeout, network, http_status, decode.",
 		append(appLabels[:len(appLabels):len(appLabels)], "api", "reason"), nil)
+)
+
+// The per-account families, which emit.go also writes directly.
+const (
+	subscribersName = namespace + "_official_account_subscribers"
+	subscribersHelp = "Subscribers of the official account (SubscriberNum). With the app's cache_ttl set, up to that old."
+	lastMessageName = namespace + "_official_account_last_message_timestamp_seconds"
+	lastMessageHelp = "Unix time of the official account's last message (LastMsgTime); absent while it never sent one. With the app's cache_ttl set, up to that old."
+	creationName    = namespace + "_official_account_creation_timestamp_seconds"
+	creationHelp    = "Unix time the official account was created (CreateTime); absent when 0."
+	accountUpName   = namespace + "_official_account_up"
+	accountUpHelp   = "1 if the official account's information was fetched in this scrape (or, with cache_ttl, in the cached one); 0 if it had its own error code, was left out of the answer, or its batch failed."
 )
 
 // The reload gauges (Exporter.ReloadMetrics).

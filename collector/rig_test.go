@@ -250,15 +250,6 @@ func await(t *testing.T, ch <-chan scraped) families {
 
 type families map[string]*dto.MetricFamily
 
-func parse(t *testing.T, body string) families {
-	t.Helper()
-	f, err := tryParse(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 func tryParse(body string) (families, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	mf, err := p.TextToMetricFamilies(strings.NewReader(body))

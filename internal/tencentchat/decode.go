@@ -115,9 +115,12 @@ func (l *itemList) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		var it item
+		// Decoded in place: the list is sized to the request, so an item
+		// costs no allocation of its own.
+		*l = append(*l, item{})
+		it := &(*l)[len(*l)-1]
 		if err := json.Unmarshal(raw, &it.AccountInfo, itemOptions); err != nil {
-			it = item{Err: itemError(err)}
+			*it = item{Err: itemError(err)}
 			var id struct {
 				ID string `json:"Official_Account"`
 			}
@@ -125,9 +128,8 @@ func (l *itemList) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 				it.OfficialAccount = id.ID
 			}
 		} else if !it.ErrorCode.Set {
-			it = item{AccountInfo: AccountInfo{OfficialAccount: it.OfficialAccount}, Err: errors.New("no ErrorCode")}
+			*it = item{AccountInfo: AccountInfo{OfficialAccount: it.OfficialAccount}, Err: errors.New("no ErrorCode")}
 		}
-		*l = append(*l, it)
 	}
 	_, err := d.ReadToken()
 	return err

@@ -1,0 +1,129 @@
+package collector
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+)
+
+// TestDirectWriterMatchesClientGolang renders the same accounts both ways,
+// straight from the result (writeAccounts) and as const metrics through a
+// registry and client_golang's encoder, in every text format the direct
+// writer serves, and wants the same families, line for line, with hostile
+// names: quotes, backslashes, newlines, NUL, invalid UTF-8 (which
+// client_golang would refuse, so it gets the value the writer makes valid)
+// and 100 KB.
+func TestDirectWriterMatchesClientGolang(t *testing.T) {
+	hostile := []string{"plain", `quote " in`, `back\slash`, "new\nline", "nul\x00byte", "bad\xffutf8\xc3",
+		strings.Repeat("长", 100<<10/3), "", `\"\n`, "tab\there", "emoji 😀"}
+	a := benchApp(len(hostile))
+	a.cfg.Name = `app "name" \ with` + "\nnewline"
+	a.labels = newEscapedLabels(a)
+	res := &appResult{accounts: make([]tencentchat.Result, len(hostile)+2)}
+	a.cfg.Accounts = append(a.cfg.Accounts, "@TOA#_down", "@TOA#_own_code")
+	a.labels = newEscapedLabels(a)
+	values := []int64{0, 1, 1699501664, 7, 123456789012345, 42, 3, 1000000, 99, 5, 2}
+	for i, name := range hostile {
+		res.accounts[i] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{Set: true},
+			Name: name, OwnerAccount: hostile[len(hostile)-1-i],
+			SubscriberNum: tencentchat.OptInt{V: values[i], Set: true},
+			LastMsgTime:   tencentchat.OptInt{V: values[(i+3)%len(values)], Set: i%4 != 0},
+			CreateTime:    tencentchat.OptInt{V: 1696577604, Set: i%5 != 0}}}
+	}
+	res.accounts[len(hostile)+1] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{V: 130004, Set: true}}}
+	direct := &appCollector{a: a, res: res, direct: true}
+
+	// What client_golang is given: the same values, made valid UTF-8 as
+	// the writer makes them; the raw ones it refuses.
+	valid := &appResult{accounts: slices.Clone(res.accounts)}
+	for i := range valid.accounts {
+		info := &valid.accounts[i].Info
+		info.Name, info.OwnerAccount = strings.ToValidUTF8(info.Name, "\uFFFD"), strings.ToValidUTF8(info.OwnerAccount, "\uFFFD")
+	}
+	for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain),
+		expfmt.NewFormat(expfmt.TypeOpenMetrics), expfmt.Format(expfmt.FmtOpenMetrics_0_0_1)} {
+		t.Run(string(format), func(t *testing.T) {
+			var got bytes.Buffer
+			w := exposition.NewWriter(&got, format)
+			if w == nil {
+				t.Fatal("the writer does not write this format")
+			}
+			writeAccounts(w, []*appCollector{direct})
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			ch := make(chan prometheus.Metric, 100)
+			collectAccounts(ch, a, valid)
+			close(ch)
+			var metrics prebuilt
+			for m := range ch {
+				metrics = append(metrics, m)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(metrics)
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			enc := expfmt.NewEncoder(&want, format)
+			for _, mf := range mfs {
+				if err := enc.Encode(mf); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g, wt := familyLines(got.String()), familyLines(want.String())
+			if len(g) != 4 || len(wt) != 4 {
+				t.Fatalf("families: direct %d, client_golang %d", len(g), len(wt))
+			}
+			for name, lines := range wt {
+				if !slices.Equal(g[name], lines) {
+					t.Errorf("%s differs:\ndirect:\n%.2000s\nclient_golang:\n%.2000s", name, strings.Join(g[name], "\n"), strings.Join(lines, "\n"))
+				}
+			}
+		})
+	}
+	// The raw values: client_golang refuses the series with invalid UTF-8,
+	// which is why the writer makes them valid rather than copy them.
+	ch := make(chan prometheus.Metric, 100)
+	collectAccounts(ch, a, res)
+	close(ch)
+	var raw prebuilt
+	for m := range ch {
+		raw = append(raw, m)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(raw)
+	if _, err := reg.Gather(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("client_golang took invalid UTF-8: %v", err)
+	}
+}
+
+// familyLines groups an exposition's lines by family: its HELP and TYPE
+// lines in order, then its samples sorted (the two writers order series
+// differently).
+func familyLines(text string) map[string][]string {
+	out := map[string][]string{}
+	samples := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# "); ok {
+			f := strings.Fields(rest)
+			out[f[1]] = append(out[f[1]], line)
+			continue
+		}
+		name := line[:strings.IndexAny(line, "{ ")]
+		samples[name] = append(samples[name], line)
+	}
+	for name, s := range samples {
+		slices.Sort(s)
+		out[name] = append(out[name], s...)
+	}
+	return out
+}
