@@ -94,4 +94,5 @@ bench:
 # The built exporter against the simulator command, as processes: wall time
 # against the network floor and the client alone, CPU per scrape, peak RSS.
 bench-scale:
-	$(GO) run ./tools/benchscale -latency 50ms -concurrency 8 -scrapes 5 -sizes 1000/1,10000/1,100000/10
+	$(GO) run ./tools/benchscale -latency 50ms -concurrency 8 -scrapes 5 -sizes 1000/1,10000/1,100000/10 -accept-encoding identity
+	$(GO) run ./tools/benchscale -latency 50ms -concurrency 8 -scrapes 5 -sizes 1000/1,10000/1,100000/10 -accept-encoding gzip

@@ -1,6 +1,9 @@
 package collector
 
 import (
+	"context"
+	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -174,5 +178,49 @@ func TestAppStatisticsOff(t *testing.T) {
 	}
 	if f.count("tencentchat_app_daily_active_users") != 0 || f.count("tencentchat_app_statistics_interval_seconds") != 0 {
 		t.Error("statistics series for an app without app_statistics")
+	}
+}
+
+// TestStatisticsOutliveTheScraper: a scrape whose client hangs up after
+// 0.3 s triggered the statistics refresh; the refresh runs in its own
+// context and succeeds, with no backoff. A getappinfo that hangs does not
+// hold the accounts' series of the scrape that started it.
+func TestStatisticsOutliveTheScraper(t *testing.T) {
+	r := statsRig(t, false)
+	base := testutil.Measure(2, func() { r.scrape(t, "/probe?target=main", nil) })
+	r.waitStats(t)
+	r.exp.now = func() time.Time { return time.Now().Add(time.Hour) } // the statistics are due again
+	release := make(chan struct{})
+	r.setIntercept(func(_ []byte, _ http.ResponseWriter, req *http.Request) bool {
+		if strings.Contains(req.URL.Path, "getappinfo") {
+			<-release
+		}
+		return false
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+"/metrics", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close() // answered within 0.3 s: the accounts did not wait for getappinfo
+	} else if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	// A scrape with getappinfo still hanging answers at once, accounts whole.
+	start := time.Now()
+	f := r.scrape(t, "/metrics", map[string]string{timeoutHeader: "30"})
+	if v, _ := f.value("tencentchat_up", nil); v != 1 || f.count("tencentchat_official_account_up") != 5 {
+		t.Errorf("accounts' scrape while getappinfo hangs: up %v, %d accounts", v, f.count("tencentchat_official_account_up"))
+	}
+	if d, limit := time.Since(start), 5*time.Second+testutil.Slack(base); d > limit {
+		t.Errorf("the scrape took %v, over %v: it waited for getappinfo (a healthy scrape: %v)", d, limit, base)
+	}
+	close(release)
+	r.waitStats(t)
+	f = r.scrape(t, "/metrics", nil)
+	if v, _ := f.value("tencentchat_api_requests_total", map[string]string{"api": "getappinfo"}); v != 2 {
+		t.Errorf("getappinfo requests %v, want 2: the first refresh and the one the hung-up scrape started", v)
+	}
+	if strings.Contains(r.logs.String(), "app statistics not refreshed") {
+		t.Errorf("the refresh failed:\n%s", r.logs.String())
 	}
 }

@@ -20,11 +20,24 @@ import (
 type counters struct {
 	api     [len(apis)]apiCounters
 	invalid atomic.Uint64
+	missing atomic.Uint64 // accounts an answer with ErrorCode 0 left out
+
+	missingLogged rate.Sometimes
 
 	logger       log.Logger // with the app's labels
 	unknownCodes rate.Sometimes
 
-	last atomic.Pointer[appResult] // the most recent fetch, for the status page; nil until one ended
+	last atomic.Pointer[lastFetch] // for the status page; nil until a fetch ended
+}
+
+// lastFetch is the outcome of an app's most recent fetch: a summary, so
+// the page does not keep every account of a result alive.
+type lastFetch struct {
+	at               time.Time
+	took             time.Duration
+	up               bool
+	calls            int
+	accountsUp, down int
 }
 
 // apiCounters are the counts of one API's calls.
@@ -79,7 +92,8 @@ func codeSlot(code int) (int, bool) {
 }
 
 func newCounters(logger log.Logger) *counters {
-	return &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute}}
+	return &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute},
+		missingLogged: rate.Sometimes{First: 1, Interval: time.Minute}}
 }
 
 // addCode counts a non-zero ErrorCode of an API; one not documented is

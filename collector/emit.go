@@ -141,6 +141,7 @@ func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, float64(boolInt(r.ok)), id, name)
 	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
 	ch <- prometheus.MustNewConstMetric(invalidDesc, prometheus.CounterValue, float64(a.counters.invalid.Load()), id, name)
+	ch <- prometheus.MustNewConstMetric(missingDesc, prometheus.CounterValue, float64(a.counters.missing.Load()), id, name)
 	for api, apiName := range apis {
 		if api == apiAppInfo && !a.cfg.AppStatistics {
 			continue

@@ -49,6 +49,18 @@ func newResult(a *app) *appResult {
 	return r
 }
 
+func (r *appResult) summary() *lastFetch {
+	l := &lastFetch{at: r.at, took: r.duration, up: r.ok, calls: len(r.calls)}
+	for i := range r.accounts {
+		if accountUp(&r.accounts[i]) {
+			l.accountsUp++
+		} else {
+			l.down++
+		}
+	}
+	return l
+}
+
 // partial is a copy of what has arrived so far, for a scrape that leaves
 // before the fetch is done: the accounts of finished batches, the others
 // down, and the app not up.
@@ -185,7 +197,7 @@ func (e *Exporter) start(ctx context.Context, a *app) *flight {
 	go func() {
 		defer f.cancel(context.Canceled)
 		e.fetch(fctx, a, f.res)
-		a.counters.last.Store(f.res)
+		a.counters.last.Store(f.res.summary())
 		a.share.mu.Lock()
 		if a.share.current == f {
 			a.share.current = nil
@@ -252,11 +264,13 @@ func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch *tencent
 	for _, code := range other {
 		a.counters.addCode(apiOfficialAccounts, code)
 	}
+	var missing []string
 	for j := range out {
 		r := &out[j]
 		switch {
 		case !r.Answered:
-			level.Debug(e.logger).Log("msg", "answer left an account out", "app", a.cfg.Name, "account", r.ID)
+			missing = append(missing, r.ID)
+			a.counters.missing.Add(1)
 		case r.Err != nil:
 			a.counters.invalid.Add(1)
 			level.Debug(e.logger).Log("msg", "account's item unusable", "app", a.cfg.Name, "account", r.ID, "err", r.Err)
@@ -269,6 +283,12 @@ func (e *Exporter) fetchBatch(ctx context.Context, a *app, i int, batch *tencent
 			e.plausible(a, r.ID, "LastMsgTime", &r.Info.LastMsgTime, maxTimestamp)
 			e.plausible(a, r.ID, "CreateTime", &r.Info.CreateTime, maxTimestamp)
 		}
+	}
+	if len(missing) > 0 {
+		a.counters.missingLogged.Do(func() {
+			level.Warn(e.logger).Log("msg", "an answer with ErrorCode 0 left accounts out; they are down (logged at most once a minute, counted in tencentchat_api_accounts_missing_total)",
+				"app", a.cfg.Name, "sdkappid", a.sdkappid, "batch", i, "missing", len(missing), "first", missing[0])
+		})
 	}
 	return true
 }

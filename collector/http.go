@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -181,48 +182,89 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	if gatherErr != nil {
 		promLogger{e.logger}.Println("error gathering metrics:", gatherErr)
 	}
-	// The answer is encoded whole before it is sent: on a machine too busy
-	// to encode in the time the offset leaves, the scrape says so with a
-	// 503 instead of being cut off half-way at the write deadline. What is
-	// held is the gzip stream when the client takes gzip, as Prometheus
-	// does (a tenth of the exposition), else the exposition in a buffer
-	// sized from the last answer, so it is not copied as it grows.
+	if debug || gzipAccepted(r) {
+		e.sendBuffered(w, r, opts, sw, format, mfs, collectors, direct, debug, gatherErr)
+		return
+	}
+	// Without compression the exposition is some 600 bytes an account: it
+	// is streamed rather than held. A scrape that cannot finish by the
+	// write deadline is cut off mid-stream, which Prometheus counts as a
+	// failed scrape (the chunked answer has no end); an encoding error
+	// aborts the connection for the same reason. It never looks whole.
+	sw.close()
+	if !e.startAnswer(w, sw) {
+		return
+	}
+	w.Header().Set("Content-Type", string(format))
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := encode(bw, format, mfs, collectors, direct)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		level.Debug(e.logger).Log("msg", "scrape answer not sent whole", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// sendBuffered answers a scrape that takes gzip (as Prometheus does) or the
+// debug probe: encoded whole before it is sent, so a machine too busy to
+// encode in the time the offset leaves says so with a 503 instead of a
+// body cut half-way. What is held is the gzip stream, a tenth of the
+// exposition, in a buffer sized from the handler's last answer.
+func (e *Exporter) sendBuffered(w http.ResponseWriter, r *http.Request, opts HandlerOpts, sw *scrapeWindow, format expfmt.Format,
+	mfs []*dto.MetricFamily, collectors []*appCollector, direct, debug bool, gatherErr error) {
 	body := &bytes.Buffer{}
 	body.Grow(int(opts.sizeHint().Load()))
 	var out io.Writer = body
-	gz := !debug && gzipAccepted(r)
-	if gz {
+	if !debug {
 		zw := gzipPool.Get().(*gzip.Writer)
 		defer gzipPool.Put(zw)
 		zw.Reset(body)
 		out = zw
-	}
-	if debug {
+	} else {
 		writeDebug(out, collectors[0], sw, opts.TimeoutOffset, gatherErr)
 	}
-	if err := encode(out, format, mfs, collectors, direct); err != nil {
+	err := encode(out, format, mfs, collectors, direct)
+	if zw, ok := out.(*gzip.Writer); ok && err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
 		level.Error(e.logger).Log("msg", "encoding the scrape", "err", err)
 		http.Error(w, "encoding the metrics failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if gz {
-		_ = out.(*gzip.Writer).Close()
-	}
 	opts.sizeHint().Store(int64(body.Len()) * 9 / 8)
-	if time.Since(sw.start) > sw.timeout-writeMargin {
-		http.Error(w, "the scrape was not encoded before Prometheus' timeout: the exporter is overloaded (see --web.max-requests)",
-			http.StatusServiceUnavailable)
+	sw.close()
+	if !e.startAnswer(w, sw) {
 		return
 	}
 	w.Header().Set("Content-Type", string(format))
 	if debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	}
-	if gz {
+	} else {
 		w.Header().Set("Content-Encoding", "gzip")
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 	_, _ = w.Write(body.Bytes())
+}
+
+// startAnswer is called once the scrape's slot is given back, so the next
+// scrape has it now rather than when a client that does not read lets go.
+// It bounds the sending by maxWrite, however long a timeout the client
+// claimed, and answers 503 when Prometheus' timeout is (nearly) over.
+func (e *Exporter) startAnswer(w http.ResponseWriter, sw *scrapeWindow) bool {
+	writeBy := sw.start.Add(sw.timeout)
+	if bound := time.Now().Add(maxWrite); bound.Before(writeBy) {
+		writeBy = bound
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(writeBy)
+	if time.Since(sw.start) > sw.timeout-writeMargin {
+		http.Error(w, "the scrape was not answered before Prometheus' timeout: the exporter is overloaded (see --web.max-requests)",
+			http.StatusServiceUnavailable)
+		return false
+	}
+	return true
 }
 
 // encode writes the accounts' families straight from the results (when
@@ -260,7 +302,12 @@ func gzipAccepted(r *http.Request) bool {
 }
 
 // gzipPool keeps compressors between scrapes: each holds some 800 KiB.
-var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+// BestSpeed: a tenth of the exposition already, at half the CPU of the
+// default level.
+var gzipPool = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
 
 // scrapeWindow is one scrape's time: Prometheus' timeout, the shorter
 // deadline of its API calls, and the slot it holds.
@@ -268,7 +315,7 @@ type scrapeWindow struct {
 	start             time.Time
 	timeout, deadline time.Duration
 	ctx               context.Context
-	close             func() // releases the slot and the context
+	close             func() // releases the slot and the context; idempotent
 }
 
 // openScrape sets a scrape's deadlines (writing stops at Prometheus'
@@ -289,9 +336,14 @@ func (e *Exporter) openScrape(w http.ResponseWriter, r *http.Request, opts Handl
 		cancel()
 		return nil, false
 	}
-	sw.ctx, sw.close = ctx, func() { release(); cancel() }
+	sw.ctx, sw.close = ctx, sync.OnceFunc(func() { release(); cancel() })
 	return sw, true
 }
+
+// maxWrite bounds the sending of an answer once it is encoded: Prometheus
+// reads at once, and a client that stalls must not hold the answer's
+// memory for the whole of the timeout it claimed.
+const maxWrite = 10 * time.Second
 
 // writeMargin is the time an encoded answer must have left before
 // Prometheus' timeout to be sent rather than replaced by a 503.

@@ -181,3 +181,47 @@ func TestConnectionsReused(t *testing.T) {
 	}
 	t.Fatalf("every later scrape opened new connections: %v", fresh)
 }
+
+// TestStalledReadersDoNotHoldSlots: two clients send a scrape claiming a
+// 300 s timeout and never read an answer larger than the socket buffers.
+// With --web.max-requests=2 they held both slots for five minutes and every
+// other scrape got 503; now a slot is given back once the answer is
+// encoded, and a normal scrape is served.
+func TestStalledReadersDoNotHoldSlots(t *testing.T) {
+	r := newRig(t, 20000, func(a *config.App) { a.CacheTTL = time.Hour; a.Concurrency = 8 })
+	opts := HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: NewRequestLimit(2)}
+	var entered atomic.Int32
+	h := r.exp.MetricsHandler(opts)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		entered.Add(1)
+		h.ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	r.scrape(t, "/metrics", map[string]string{timeoutHeader: "60"}) // fills the cache: no API call from here on
+
+	for range 2 {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.(*net.TCPConn).SetReadBuffer(4096)
+		fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: exporter\r\n%s: 300\r\n\r\n", timeoutHeader)
+	}
+	testutil.WaitFor(t, 10*time.Second, "for the stalled scrapes to reach the handler", func() bool { return entered.Load() == 2 })
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	req.Header.Set(timeoutHeader, "10")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a normal scrape behind two stalled readers: %d %.200s", resp.StatusCode, body)
+	}
+	if n := strings.Count(string(body), "tencentchat_official_account_up{"); n != 20000 {
+		t.Fatalf("%d accounts in the answer", n)
+	}
+}

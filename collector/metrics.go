@@ -32,6 +32,9 @@ var (
 	invalidDesc = prometheus.NewDesc(namespace+"_api_invalid_values_total",
 		"Values in the app's answers that could not be used: a malformed account item (the account is down for that scrape), an implausible value (a negative count, a time beyond the year 3000), or an app statistic that is missing or not a number (left out).",
 		appLabels, nil)
+	missingDesc = prometheus.NewDesc(namespace+"_api_accounts_missing_total",
+		"Accounts that an answer with ErrorCode 0 left out: no item named them (the account is down for that scrape).",
+		appLabels, nil)
 	failuresDesc = prometheus.NewDesc(namespace+"_api_request_failures_total",
 		"API calls for the app that got no usable answer, by reason: timeout, network, http_status, decode.",
 		append(appLabels[:len(appLabels):len(appLabels)], "api", "reason"), nil)
@@ -109,7 +112,7 @@ func statsDesc(name, help string, labels []string) *prometheus.Desc {
 // scrapeDescs are the descriptors of a scrape's metrics, for Describe.
 var scrapeDescs = func() []*prometheus.Desc {
 	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
-		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, failuresDesc,
+		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, missingDesc, failuresDesc,
 		statsDayDesc, statsRefreshDesc, statsIntervalDesc}
 	for _, m := range statsMetrics {
 		if m.chatType != "group" { // each chat_type pair shares one descriptor

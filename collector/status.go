@@ -56,15 +56,8 @@ func (e *Exporter) WriteStatus(w io.Writer) error {
 			row.Where = a.cfg.Region + " (" + row.Where + ")"
 		}
 		if l := a.counters.last.Load(); l != nil {
-			row.Last = &statusLast{At: l.at.UTC().Format(time.RFC3339), Took: l.duration.Round(time.Millisecond).String(),
-				Up: boolInt(l.ok), Calls: uint64(len(l.calls))}
-			for i := range l.accounts {
-				if accountUp(&l.accounts[i]) {
-					row.Last.AccountsUp++
-				} else {
-					row.Last.Down++
-				}
-			}
+			row.Last = &statusLast{At: l.at.UTC().Format(time.RFC3339), Took: l.took.Round(time.Millisecond).String(),
+				Up: boolInt(l.up), Calls: uint64(l.calls), AccountsUp: l.accountsUp, Down: l.down}
 		}
 		for api := range apis {
 			for i, label := range codeLabels {

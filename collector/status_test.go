@@ -1,10 +1,14 @@
 package collector
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -95,5 +99,58 @@ func TestDebugProbe(t *testing.T) {
 				t.Errorf("requests_total %v after the debug scrape and one more", v)
 			}
 		})
+	}
+}
+
+// TestAccountsLeftOutAreCounted: an "OK" answer that lists only accounts
+// that were not asked for leaves every asked account down; that is
+// counted, logged, and named per account by the debug probe.
+func TestAccountsLeftOutAreCounted(t *testing.T) {
+	r := newRig(t, 3, nil)
+	r.setIntercept(func(_ []byte, w http.ResponseWriter, _ *http.Request) bool {
+		io.WriteString(w, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","OfficialAccountInfoList":[`+
+			`{"ErrorCode":0,"Official_Account":"@TOA#_someone_else","Name":"x","SubscriberNum":5}]}`)
+		return true
+	})
+	f := r.scrape(t, "/metrics", nil)
+	if v, _ := f.value("tencentchat_api_accounts_missing_total", nil); v != 3 {
+		t.Errorf("accounts missing %v, want 3", v)
+	}
+	if n := f.count("tencentchat_official_account_subscribers"); n != 0 {
+		t.Errorf("%d subscriber series from an answer about someone else", n)
+	}
+	if !strings.Contains(r.logs.String(), "left accounts out") {
+		t.Errorf("not logged:\n%s", r.logs.String())
+	}
+	_, body := r.get(t, "/probe?target=main&debug=true", nil)
+	for i := range 3 {
+		if want := simulator.AccountID(i) + ": not in the answer"; !strings.Contains(body, want) {
+			t.Errorf("debug probe lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+// TestDebugProbeSaysWhereItsResultCameFrom: joined to a scrape in flight,
+// the debug probe says it joined and lists that fetch's calls; served from
+// cache_ttl it says so, and never calls the calls its own.
+func TestDebugProbeSaysWhereItsResultCameFrom(t *testing.T) {
+	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1 })
+	r.simApp.SetFaults(simulator.Faults{Latency: 300 * time.Millisecond})
+	first := r.goScrape("/metrics", map[string]string{timeoutHeader: "10"})
+	testutil.WaitFor(t, 5*time.Second, "for the first scrape's call", func() bool { return r.simApp.Stats().Calls > 0 })
+	_, body := r.get(t, "/probe?target=main&debug=true", map[string]string{timeoutHeader: "10"})
+	await(t, first)
+	if !strings.Contains(body, "which this one joined") || strings.Contains(body, "cache_ttl (") {
+		t.Errorf("joined debug probe:\n%s", body)
+	}
+	if c := r.simApp.Stats().Calls; c != 3 {
+		t.Errorf("%d calls, want the 3 of the one fetch", c)
+	}
+
+	cached := newRig(t, 20, func(a *config.App) { a.CacheTTL = time.Hour })
+	cached.scrape(t, "/metrics", nil)
+	_, body = cached.get(t, "/probe?target=main&debug=true", nil)
+	if !strings.Contains(body, "No get_official_account_info call: served from cache_ttl") || strings.Contains(body, "this scrape's fetch") {
+		t.Errorf("cached debug probe:\n%s", body)
 	}
 }

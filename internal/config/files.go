@@ -94,21 +94,23 @@ const (
 )
 
 // readLimited reads a regular file of at most limit bytes. Anything else
-// is refused before it is opened: a FIFO would block the load (and every
-// reload after it) forever, a device could be endless.
+// is refused: a FIFO would block the load (and every reload after it)
+// forever, a device could be endless. The file is opened without blocking
+// and the opened file is checked, so a symlink repointed at a FIFO between
+// a check and the open cannot block either.
 func readLimited(path string, limit int64) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlocking, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("not a regular file (%s)", fileKind(st.Mode()))
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestResolvePath: a path in the configuration is taken relative to the
@@ -103,5 +106,64 @@ func TestRedactURL(t *testing.T) {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSymlinkSwapToFIFONeverBlocks: a symlink that is repointed between a
+// regular file and a FIFO while the file is read (a check, then an open,
+// raced) must never block the read: each one answers, with the content or
+// with "not a regular file".
+func TestSymlinkSwapToFIFONeverBlocks(t *testing.T) {
+	dir := t.TempDir()
+	regular, fifo, link := filepath.Join(dir, "key"), filepath.Join(dir, "fifo"), filepath.Join(dir, "link")
+	if err := os.WriteFile(regular, []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(regular, link); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	swapped := make(chan struct{})
+	go func() {
+		defer close(swapped)
+		tmp := filepath.Join(dir, "tmp")
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			target := regular
+			if i%2 == 1 {
+				target = fifo
+			}
+			_ = os.Remove(tmp)
+			if os.Symlink(target, tmp) == nil {
+				_ = os.Rename(tmp, link)
+			}
+		}
+	}()
+	defer func() { close(stop); <-swapped }()
+	done := make(chan error)
+	go func() {
+		for range 20000 {
+			if _, err := readLimited(link, 16); err != nil && !strings.Contains(err.Error(), "not a regular file") &&
+				!errors.Is(err, os.ErrNotExist) {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a read blocked on the FIFO the symlink was swapped to")
 	}
 }

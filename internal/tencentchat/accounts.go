@@ -118,6 +118,9 @@ func matchResults(ids []string, items itemList, out []Result) (other []int) {
 			continue
 		}
 		if i, ok := index[it.OfficialAccount]; ok && !out[i].Answered {
+			// The request's own ID string, so the decoded copy is not
+			// kept alive for as long as the result.
+			it.OfficialAccount = ids[i]
 			take(i, it)
 			continue
 		}

@@ -26,12 +26,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/collector"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
+
+// lastServed is the number of accounts with an up series in the last
+// scrape: every account must be served in every scrape.
+var lastServed atomic.Int64
 
 var encoding = flag.String("accept-encoding", "identity", "Accept-Encoding of the scrapes: identity, or gzip as Prometheus sends")
 
@@ -75,8 +81,9 @@ func run() error {
 
 	fmt.Printf("Machine: %s, %d cores (%s); %s. L = %v, concurrency %d, no rate limit, %d scrapes per row.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOARCH, runtime.Version(), *latency, *concurrency, *scrapes)
-	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | client alone, same calls | scrape wall (median) | wall / floor | wall / client alone | exporter CPU per scrape | CPU per account | peak RSS |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Printf("Accept-Encoding: %s.\n\n", *encoding)
+	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | client alone, same calls | scrape wall (median) | wall / floor | wall / client alone | client alone CPU | exporter CPU per scrape | CPU / client alone | CPU per account | peak RSS |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, z := range sizes {
 		r, err := measure(dir, exporter, simulator, z, *latency, *concurrency, *scrapes)
 		if err != nil {
@@ -84,9 +91,10 @@ func run() error {
 		}
 		perApp := z.accounts / z.apps
 		floor := time.Duration(math.Ceil(float64(perApp)/50/float64(*concurrency))) * *latency
-		fmt.Printf("| %d | %d | %v | %v | %v | %.3f | %.3f | %v | %v | %.1f MiB |\n", z.accounts, z.apps, floor,
+		fmt.Printf("| %d | %d | %v | %v | %v | %.3f | %.3f | %v | %v | %.2f | %v | %.1f MiB |\n", z.accounts, z.apps, floor,
 			r.bare.Round(time.Millisecond), r.wall.Round(time.Millisecond), float64(r.wall)/float64(floor),
-			float64(r.wall)/float64(r.bare), r.cpu.Round(time.Millisecond),
+			float64(r.wall)/float64(r.bare), r.bareCPU.Round(time.Millisecond), r.cpu.Round(time.Millisecond),
+			float64(r.cpu)/float64(r.bareCPU),
 			(r.cpu / time.Duration(z.accounts)).Round(10*time.Nanosecond), float64(r.peakRSS)/(1<<20))
 	}
 	return nil
@@ -94,6 +102,7 @@ func run() error {
 
 type result struct {
 	bare      time.Duration // the same API calls from the client alone
+	bareCPU   time.Duration // this process's CPU time for them, per round
 	wall, cpu time.Duration
 	peakRSS   int64
 }
@@ -129,7 +138,7 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 	defer func() { _ = sim.Wait() }()
 	defer cancel()
 
-	bare, err := bareClient("http://"+simAddr, key, z, concurrency, scrapes)
+	bare, bareCPU, err := bareClient("http://"+simAddr, key, z, concurrency, scrapes)
 	if err != nil {
 		return nil, fmt.Errorf("bare client: %w", err)
 	}
@@ -189,7 +198,7 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	r := &result{bare: bare}
+	r := &result{bare: bare, bareCPU: bareCPU}
 	walls := make([]time.Duration, 0, scrapes)
 	cpu0, err := cpuTime(exp.Process.Pid)
 	if err != nil {
@@ -204,6 +213,9 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 		}
 		if up != z.apps {
 			return nil, fmt.Errorf("scrape %d: %d of %d apps up", i, up, z.apps)
+		}
+		if served := lastServed.Load(); served != int64(z.accounts) {
+			return nil, fmt.Errorf("scrape %d: %d of %d accounts served", i, served, z.accounts)
 		}
 	}
 	cpu1, err := cpuTime(exp.Process.Pid)
@@ -238,7 +250,7 @@ func scrape(base string, z size) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	up := 0
+	up, served := 0, 0
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -246,7 +258,11 @@ func scrape(base string, z size) (int, error) {
 		if strings.HasPrefix(line, "tencentchat_up{") && strings.HasSuffix(line, " 1") {
 			up++
 		}
+		if strings.HasPrefix(line, "tencentchat_official_account_up{") {
+			served++
+		}
 	}
+	lastServed.Store(int64(served))
 	return up, nil
 }
 
@@ -303,10 +319,11 @@ func cpuModel() string {
 
 // bareClient makes the calls a scrape makes (every batch of every app,
 // concurrency at a time per app, apps in parallel) with the exporter's
-// client alone, and returns the median time of runs rounds: what the
-// simulator, loopback HTTP and the client cost before the collector and
-// client_golang do anything.
-func bareClient(base, key string, z size, concurrency, runs int) (time.Duration, error) {
+// client alone, and returns the median time of runs rounds and the CPU
+// time this process spent per round: what the simulator, loopback HTTP and
+// the client cost before the collector and client_golang do anything. The
+// results are decoded into one slice per round, as the exporter does.
+func bareClient(base, key string, z size, concurrency, runs int) (time.Duration, time.Duration, error) {
 	perApp := z.accounts / z.apps
 	var batches []*tencentchat.Batch
 	for lo := 0; lo < perApp; lo += config.MaxBatchSize {
@@ -316,7 +333,7 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 		}
 		b, err := tencentchat.NewBatch(ids, collector.Fields())
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		batches = append(batches, b)
 	}
@@ -325,7 +342,7 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 		c, err := tencentchat.New(tencentchat.Options{BaseURL: base, SDKAppID: uint64(1400000000 + a),
 			Identifier: "administrator", SecretKey: key, Timeout: 10 * time.Second, UserSigTTL: 24 * time.Hour})
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		clients[a] = c
 	}
@@ -337,24 +354,32 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 			break
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("simulator did not answer: %w", err)
+			return 0, 0, fmt.Errorf("simulator did not answer: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var times []time.Duration
+	var (
+		times []time.Duration
+		cpu0  time.Duration
+	)
 	for run := 0; run <= runs; run++ {
+		if run == 1 {
+			cpu0 = selfCPU()
+		}
 		start := time.Now()
+		results := make([]tencentchat.Result, perApp*len(clients))
 		var wg sync.WaitGroup
 		errs := make(chan error, len(clients)*len(batches))
-		for _, c := range clients {
+		for a, c := range clients {
 			wg.Go(func() {
 				sem := make(chan struct{}, concurrency)
 				var inner sync.WaitGroup
-				for _, b := range batches {
+				for i, b := range batches {
 					sem <- struct{}{}
+					out := results[a*perApp+i*config.MaxBatchSize:][:b.Len()]
 					inner.Go(func() {
 						defer func() { <-sem }()
-						if _, err := c.Fetch(context.Background(), b, make([]tencentchat.Result, b.Len()), nil); err != nil {
+						if _, err := c.Fetch(context.Background(), b, out, nil); err != nil {
 							errs <- err
 						}
 					})
@@ -365,11 +390,20 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 		wg.Wait()
 		close(errs)
 		if err := <-errs; err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if run > 0 { // run 0 warms up
 			times = append(times, time.Since(start))
 		}
 	}
-	return median(times), nil
+	return median(times), (selfCPU() - cpu0) / time.Duration(runs), nil
+}
+
+// selfCPU is this process's user and system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
