@@ -2,52 +2,48 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"os"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 )
 
-// watchedFiles are the files of the configuration last loaded, which
-// --config.auto-reload-interval watches.
-type watchedFiles struct {
-	mu    sync.Mutex
-	files []string
+// loadedFingerprint is the fingerprint of exactly the files the running
+// configuration was loaded from (config.Config.Fingerprint), set by every
+// successful load: SIGHUP, POST /-/reload or the watcher.
+type loadedFingerprint struct {
+	mu sync.Mutex
+	fp string
 }
 
-func (w *watchedFiles) set(files []string) {
-	w.mu.Lock()
-	w.files = slices.Clone(files)
-	w.mu.Unlock()
+func (l *loadedFingerprint) set(fp string) {
+	l.mu.Lock()
+	l.fp = fp
+	l.mu.Unlock()
 }
 
-func (w *watchedFiles) get() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.files)
+func (l *loadedFingerprint) get() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fp
 }
 
 // autoReload checks every interval whether the configuration file or a
-// file it points at changed, by content (a Kubernetes ConfigMap or Secret
-// changes by swapping a symlink, which may keep the mtime), and reloads
-// as SIGHUP does when one did. A change that does not load is not tried
-// again until the files change again.
-func autoReload(ctx context.Context, interval time.Duration, configFile string, watched *watchedFiles,
+// file it names (a refused configuration's too) differs, by content, from
+// what the running configuration was loaded from; a Kubernetes ConfigMap
+// or Secret changes by swapping a symlink, which may keep the mtime. It
+// reloads as SIGHUP does once the files have stayed the same for one
+// interval, so a file caught half-written by an in-place editor is not
+// loaded. A change made while a load ran is seen at the next check, since
+// the comparison is with what was loaded, not with the files after it. A
+// change that does not load is not tried again until the files change
+// again.
+func autoReload(ctx context.Context, interval time.Duration, configFile string, loaded *loadedFingerprint,
 	reload func() error, logger log.Logger) {
-	files := func() []string {
-		f := watched.get()
-		if !slices.Contains(f, configFile) {
-			f = append([]string{configFile}, f...)
-		}
-		return f
-	}
-	last := fingerprint(files())
+	var pending, refused string
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -56,36 +52,21 @@ func autoReload(ctx context.Context, interval time.Duration, configFile string, 
 			return
 		case <-t.C:
 		}
-		fp := fingerprint(files())
-		if fp == last {
+		fp := config.Fingerprint(configFile)
+		if fp == loaded.get() || fp == refused {
+			pending = ""
 			continue
 		}
+		if fp != pending {
+			pending = fp // changed: wait until it stays so for an interval
+			continue
+		}
+		pending = ""
 		level.Info(logger).Log("msg", "configuration files changed; reloading", "interval", interval)
-		if err := reload(); err == nil {
-			fp = fingerprint(files()) // the new configuration may name other files
+		if err := reload(); err != nil {
+			refused = fp
+		} else {
+			refused = ""
 		}
-		last = fp
 	}
-}
-
-// fingerprint hashes the files' names and contents; a file that cannot
-// be read counts as its error, so its appearing is a change too.
-func fingerprint(files []string) string {
-	h := sha256.New()
-	for _, name := range files {
-		io.WriteString(h, name+"\x00")
-		if st, err := os.Stat(name); err != nil || !st.Mode().IsRegular() {
-			io.WriteString(h, "unreadable\x00")
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			io.WriteString(h, "unreadable\x00")
-			continue
-		}
-		_, _ = io.Copy(h, io.LimitReader(f, 64<<20))
-		f.Close()
-		io.WriteString(h, "\x00")
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }

@@ -75,10 +75,12 @@ func startDemo(logger log.Logger) (*config.Config, func(), error) {
 	return cfg, stop, nil
 }
 
-// demoSettings are the defaults with app statistics on, so the demo shows
-// them too.
+// demoSettings are the defaults with app statistics and background refresh
+// on, so the demo shows them too: scrapes are answered from a refresh every
+// 10 s, as the simulated data drifts.
 func demoSettings() config.Settings {
 	s := config.Defaults()
 	s.AppStatistics = true
+	s.RefreshInterval = config.MinRefreshInterval
 	return s
 }

@@ -608,7 +608,7 @@ func TestAutoReload(t *testing.T) {
 	cfg := filepath.Join(dir, "config.yml")
 	good := fmt.Sprintf("apps:\n  - {name: prod, sdkappid: 1400000000, identifier: administrator, secret_key_file: key.txt, endpoint: %q, accounts_file: accounts.txt}\n", srv)
 	os.WriteFile(cfg, []byte(good), 0o600)
-	const interval = 200 * time.Millisecond
+	const interval = time.Second // the shortest allowed
 	p := start(t, "--config.file="+cfg, "--config.auto-reload-interval="+interval.String())
 	accountsServed := func() int {
 		_, body := p.get(t, "/metrics")
@@ -627,7 +627,7 @@ func TestAutoReload(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, "for the broken configuration to be refused", func() bool {
 		return strings.Contains(p.logs(), "configuration not loaded")
 	})
-	time.Sleep(5 * interval)
+	time.Sleep(3 * interval)
 	if n := strings.Count(p.logs(), "configuration not loaded"); n != 1 {
 		t.Errorf("the broken configuration was tried %d times, want once", n)
 	}
@@ -655,6 +655,38 @@ func TestAutoReload(t *testing.T) {
 			t.Fatal("a key is in the log")
 		}
 	}
+}
+
+// TestAutoReloadWaitsForAMissingKey: a ConfigMap update that adds an app
+// lands before the Secret with its key. The reload is refused; when the
+// key file appears, the watcher notices (it watches the files of the
+// refused configuration too) and loads it, without a SIGHUP.
+func TestAutoReloadWaitsForAMissingKey(t *testing.T) {
+	sim := simulator.New()
+	defer sim.Close()
+	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: key, Accounts: 3})
+	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000001, Identifier: "administrator", SecretKey: key, Accounts: 3})
+	srv := serveTest(t, sim)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	app := func(name string, id int, keyFile string) string {
+		return fmt.Sprintf("  - {name: %s, sdkappid: %d, identifier: administrator, secret_key_file: %s, endpoint: %q, accounts: [%q]}\n",
+			name, id, keyFile, srv, simulator.AccountID(0))
+	}
+	os.WriteFile(cfg, []byte("apps:\n"+app("prod", 1400000000, "key.txt")), 0o600)
+	p := start(t, "--config.file="+cfg, "--config.auto-reload-interval=1s")
+
+	os.WriteFile(cfg, []byte("apps:\n"+app("prod", 1400000000, "key.txt")+app("shop", 1400000001, "shop-key.txt")), 0o600)
+	testutil.WaitFor(t, 15*time.Second, "for the configuration without its key to be refused", func() bool {
+		return strings.Contains(p.logs(), "configuration not loaded")
+	})
+	os.WriteFile(filepath.Join(dir, "shop-key.txt"), []byte(key), 0o600)
+	testutil.WaitFor(t, 15*time.Second, "for the new app once its key appeared", func() bool {
+		_, body := p.get(t, "/metrics")
+		return strings.Contains(body, `tencentchat_up{app_name="shop",sdkappid="1400000001"} 1`) &&
+			strings.Contains(body, "tencentchat_exporter_config_last_reload_successful 1")
+	})
 }
 
 // startOnSim starts the exporter on an in-process simulator app of n

@@ -13,8 +13,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
+	"path"
 	"slices"
 	"strings"
 	"syscall"
@@ -33,6 +35,7 @@ import (
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/collector"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/scrape"
 )
 
 const program = "tencentchat_exporter"
@@ -60,11 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger, slogger := newLoggers(stderr, f.logLevel, f.logFormat)
-	var watched watchedFiles
+	var loaded loadedFingerprint
 	load := func() (*config.Config, error) {
 		cfg, err := loadConfig(f.configFile, logger)
 		if err == nil {
-			watched.set(cfg.Files)
+			loaded.set(cfg.Fingerprint)
 		}
 		return cfg, err
 	}
@@ -107,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	if f.autoReload > 0 && !f.demo {
-		go autoReload(ctx, f.autoReload, f.configFile, &watched, func() error { return exporter.Reload(load) }, logger)
+		go autoReload(ctx, f.autoReload, f.configFile, &loaded, func() error { return exporter.Reload(load) }, logger)
 	}
 
 	mux, err := newMux(f, exporter, load)
@@ -144,8 +147,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	switch {
 	case *offset < 0:
 		return nil, errors.New("--timeout-offset must not be negative")
-	case f.autoReload < 0:
-		return nil, errors.New("--config.auto-reload-interval must not be negative")
+	case f.autoReload < 0 || (f.autoReload > 0 && f.autoReload < minAutoReload):
+		// Each check reads and hashes every file: at 1ms an idle exporter
+		// with a 4 MB accounts file used a whole core.
+		return nil, fmt.Errorf("--config.auto-reload-interval must be 0s (off) or at least %s, got %s", minAutoReload, f.autoReload)
 	case f.maxRequests < 0:
 		return nil, errors.New("--web.max-requests must not be negative")
 	case !slices.Contains([]string{"debug", "info", "warn", "error"}, f.logLevel):
@@ -159,9 +164,12 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	return f, nil
 }
 
+// minAutoReload is the shortest --config.auto-reload-interval.
+const minAutoReload = time.Second
+
 // reservedPaths are served by the exporter itself; the metrics cannot live
 // there.
-var reservedPaths = []string{"/", "/probe", "/-/healthy", "/-/reload", "/debug/pprof/"}
+var reservedPaths = []string{"/", "/probe", "/sd", "/-/healthy", "/-/ready", "/-/reload", "/debug/pprof/"}
 
 // checkTelemetryPath refuses what http.ServeMux would panic on, or what
 // would shadow another endpoint.
@@ -171,10 +179,22 @@ func checkTelemetryPath(p string) error {
 		return fmt.Errorf("%q must start with /", p)
 	case strings.ContainsAny(p, " \t\r\n?#{}"):
 		return fmt.Errorf("%q must not contain spaces, ?, #, { or }", p)
+	case strings.HasPrefix(p, "//"):
+		return fmt.Errorf("%q would be a link to another host (//host/...) on the landing page", p)
+	case path.Clean(p) != p && path.Clean(p)+"/" != p:
+		return fmt.Errorf("%q is not a clean path (%q)", p, path.Clean(p))
+	case !validEscapes(p):
+		return fmt.Errorf("%q has a %% that is not an escape (%%XX)", p)
 	case slices.Contains(reservedPaths, p) || strings.HasPrefix(p, "/debug/pprof/"):
 		return fmt.Errorf("%q is taken by another endpoint (%s)", p, strings.Join(reservedPaths, ", "))
 	}
 	return nil
+}
+
+// validEscapes tells whether every % in p starts a valid escape.
+func validEscapes(p string) bool {
+	_, err := url.PathUnescape(p)
+	return err == nil
 }
 
 // loadConfig loads the file and logs its warnings.
@@ -205,7 +225,7 @@ func checkConfig(file string, load func() (*config.Config, error), stdout, stder
 func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config, error)) (*http.ServeMux, error) {
 	opts := collector.HandlerOpts{
 		TimeoutOffset: f.timeoutOffset,
-		Limit:         collector.NewRequestLimit(f.maxRequests),
+		Limit:         scrape.NewLimit(f.maxRequests),
 		Static: append([]prometheus.Collector{
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -216,6 +236,8 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 	mux.Handle(f.metricsPath, exporter.MetricsHandler(opts))
 	mux.Handle("/probe", exporter.ProbeHandler(opts))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.Handle("/-/ready", exporter.ReadyHandler())
+	mux.Handle("/sd", exporter.SDHandler())
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -239,6 +261,8 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 		Links: []web.LandingLinks{
 			{Address: f.metricsPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness (every background refresh has run once)"},
+			{Address: "/sd", Text: "HTTP service discovery of the apps as /probe targets"},
 		},
 		ExtraHTML: statusMarker,
 		ExtraCSS:  statusCSS,
@@ -299,7 +323,7 @@ func httptestRequest(path string) *http.Request {
 // descriptors for long.
 const (
 	readTimeout  = 30 * time.Second
-	writeTimeout = collector.MaxScrapeTimeout + 10*time.Second
+	writeTimeout = scrape.MaxTimeout + 10*time.Second
 	idleTimeout  = time.Minute
 )
 

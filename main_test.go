@@ -437,8 +437,23 @@ func TestLandingPageLinks(t *testing.T) {
 	}
 }
 
+// TestAutoReloadIntervalBound: an interval below 1 s (an idle exporter
+// reading and hashing its files a thousand times a second) is refused
+// with one line naming the flag and the minimum.
+func TestAutoReloadIntervalBound(t *testing.T) {
+	for _, v := range []string{"1ms", "999ms", "-1s"} {
+		out, err := exec.Command(binary, "--config.auto-reload-interval="+v, "--demo").CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "--config.auto-reload-interval") ||
+			!strings.Contains(string(out), "at least 1s") {
+			t.Errorf("%s: %v: %s", v, err, out)
+		}
+	}
+}
+
 func TestBadTelemetryPath(t *testing.T) {
-	for _, path := range []string{"/probe", "/-/healthy", "/-/reload", "/", "metrics", "", "/a b", "/debug/pprof/heap"} {
+	for _, path := range []string{"/probe", "/-/healthy", "/-/reload", "/", "metrics", "", "/a b", "/debug/pprof/heap",
+		"/sd", "/-/ready", "//metrics", "/%zz", "/a/../metrics", "/a//b"} {
 		out, err := exec.Command(binary, "--web.telemetry-path="+path, "--demo").CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "--web.telemetry-path") ||

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/scrape"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
@@ -207,7 +208,7 @@ func TestStatisticsOutliveTheScraper(t *testing.T) {
 	}
 	// A scrape with getappinfo still hanging answers at once, accounts whole.
 	start := time.Now()
-	f := r.scrape(t, "/metrics", map[string]string{timeoutHeader: "30"})
+	f := r.scrape(t, "/metrics", map[string]string{scrape.TimeoutHeader: "30"})
 	if v, _ := f.value("tencentchat_up", nil); v != 1 || f.count("tencentchat_official_account_up") != 5 {
 		t.Errorf("accounts' scrape while getappinfo hangs: up %v, %d accounts", v, f.count("tencentchat_official_account_up"))
 	}

@@ -95,7 +95,7 @@ func BenchmarkEmit(b *testing.B) {
 }
 
 func benchApp(n int) *app {
-	a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters(log.NewNopLogger())}
+	a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters(log.NewNopLogger(), strconv.Itoa(testApp), "bench")}
 	a.labels = newEscapedLabels(a)
 	return a
 }

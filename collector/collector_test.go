@@ -263,37 +263,6 @@ func TestDeadlineFromHeader(t *testing.T) {
 	}
 }
 
-func TestScrapeTimeout(t *testing.T) {
-	cases := []struct {
-		header string
-		offset time.Duration
-		want   time.Duration
-	}{
-		{"", 500 * time.Millisecond, 9500 * time.Millisecond},
-		{"10", 500 * time.Millisecond, 9500 * time.Millisecond},
-		{"2.5", 500 * time.Millisecond, 2 * time.Second},
-		{"0.6", 500 * time.Millisecond, 500 * time.Millisecond}, // raised to 1 s, then halved
-		{"1e-7", 500 * time.Millisecond, 500 * time.Millisecond},
-		{"1", 0, time.Second},
-		{"garbage", 0, 10 * time.Second},
-		{"-3", 0, 10 * time.Second},
-		{"0", 0, 10 * time.Second},
-		{"NaN", 0, 10 * time.Second},
-		{"+Inf", 0, 10 * time.Second},
-		{"1e12", 0, 5 * time.Minute},
-	}
-	for _, c := range cases {
-		req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
-		if c.header != "" {
-			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", c.header)
-		}
-		timeout, _ := prometheusTimeout(req)
-		if got := effectiveTimeout(timeout, c.offset); got != c.want {
-			t.Errorf("header %q offset %v: %v, want %v", c.header, c.offset, got, c.want)
-		}
-	}
-}
-
 func TestProbe(t *testing.T) {
 	r := newRig(t, 20, nil)
 	second := appConfig("second", testApp+1, r.simURL, 3)
@@ -483,32 +452,6 @@ func TestConcurrentScrapesShareOneFetch(t *testing.T) {
 	r.scrape(t, "/metrics", nil)
 	if c := r.simApp.Stats().Calls; c != 6 {
 		t.Fatalf("%d calls after a later scrape, want 6", c)
-	}
-}
-
-func TestCacheTTL(t *testing.T) {
-	r := newRig(t, 60, func(a *config.App) { a.CacheTTL = time.Hour })
-	first := r.scrape(t, "/metrics", nil)
-	second := r.scrape(t, "/probe?target=main", nil)
-	if c := r.simApp.Stats().Calls; c != 2 {
-		t.Fatalf("%d calls for two scrapes within the TTL, want 2 (the first scrape's)", c)
-	}
-	v1, _ := first.value("tencentchat_official_account_subscribers", acctLabels(simulator.AccountID(0)))
-	v2, _ := second.value("tencentchat_official_account_subscribers", acctLabels(simulator.AccountID(0)))
-	if v1 != v2 || v1 == 0 {
-		t.Fatalf("cached value %v, first %v", v2, v1)
-	}
-	// An incomplete result is not cached.
-	r2 := newRig(t, 60, func(a *config.App) { a.CacheTTL = time.Hour; a.Retries = 0 })
-	r2.simApp.SetFaults(simulator.Faults{Rates: map[simulator.FaultKind]float64{simulator.FaultHTTP502: 1}})
-	r2.scrape(t, "/metrics", nil)
-	r2.simApp.SetFaults(simulator.Faults{})
-	f := r2.scrape(t, "/metrics", nil)
-	if c := r2.simApp.Stats().Calls; c != 4 {
-		t.Fatalf("%d calls: a failed result must not be cached", c)
-	}
-	if v, _ := f.value("tencentchat_up", nil); v != 1 {
-		t.Fatal("second scrape not fresh")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
@@ -23,6 +24,11 @@ type counters struct {
 	missing atomic.Uint64 // accounts an answer with ErrorCode 0 left out
 
 	missingLogged rate.Sometimes
+
+	// duration is every call's duration by api; limiterWait the time calls
+	// waited for the app's rate limiter. Both are the API budget's.
+	duration    *prometheus.HistogramVec
+	limiterWait atomic.Int64 // nanoseconds
 
 	logger       log.Logger // with the app's labels
 	unknownCodes rate.Sometimes
@@ -91,9 +97,18 @@ func codeSlot(code int) (int, bool) {
 	return len(codeLabels) - 1, false
 }
 
-func newCounters(logger log.Logger) *counters {
-	return &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute},
-		missingLogged: rate.Sometimes{First: 1, Interval: time.Minute}}
+func newCounters(logger log.Logger, sdkappid, name string) *counters {
+	c := &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute},
+		missingLogged: rate.Sometimes{First: 1, Interval: time.Minute},
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: durationName, Help: durationHelp, Buckets: durationBuckets,
+			ConstLabels: prometheus.Labels{"sdkappid": sdkappid, "app_name": name},
+			// A native histogram too, served when Prometheus negotiates
+			// protobuf; the text formats carry the classic buckets.
+			NativeHistogramBucketFactor: 1.1, NativeHistogramMaxBucketNumber: 100, NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"api"})}
+	c.duration.WithLabelValues(tencentchat.APIOfficialAccountInfo)
+	return c
 }
 
 // addCode counts a non-zero ErrorCode of an API; one not documented is
@@ -116,6 +131,8 @@ func (c *counters) addCode(api, code int) {
 func (c *counters) observe(a tencentchat.Attempt) {
 	api := apiIndex(a.API)
 	c.api[api].requests.Add(1)
+	c.duration.WithLabelValues(a.API).Observe(a.Duration.Seconds())
+	c.limiterWait.Add(int64(a.LimiterWait))
 	if a.Code != 0 {
 		c.addCode(api, a.Code)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/scrape"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
@@ -17,12 +18,12 @@ import (
 // normal scrape's), then its metrics: the app's settings, where the result
 // came from, every API call, the accounts that came back with their own
 // code or not at all, and the last statistics refresh.
-func writeDebug(w io.Writer, c *appCollector, sw *scrapeWindow, offset time.Duration, gatherErr error) {
+func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Duration, gatherErr error) {
 	a, res := c.a, c.res
 	var b strings.Builder
 	writeSettings(&b, a.cfg)
 	fmt.Fprintf(&b, "\nScrape: timeout %v less offset %v = deadline %v; answered after %v; tencentchat_up %d\n",
-		sw.timeout, offset, sw.deadline, time.Since(sw.start).Round(time.Millisecond), boolInt(res.ok))
+		sw.Timeout, offset, sw.Deadline, time.Since(sw.Start).Round(time.Millisecond), boolInt(res.ok))
 
 	res.mu.Lock()
 	calls := slices.Clone(res.calls)
@@ -34,11 +35,16 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrapeWindow, offset time.Dura
 	case joined:
 		fmt.Fprintf(&b, "\n%s calls of a fetch another scrape started at %s, which this one joined (%d by the time it left):\n",
 			tencentchat.APIOfficialAccountInfo, res.at.UTC().Format(time.RFC3339Nano), len(calls))
-	case cached:
-		fmt.Fprintf(&b, "\nNo %s call: served from cache_ttl (%v), the result of a fetch at %s, %v ago, whose calls were (%d):\n",
-			tencentchat.APIOfficialAccountInfo, a.cfg.CacheTTL, res.at.UTC().Format(time.RFC3339Nano), time.Since(res.at).Round(time.Millisecond), len(calls))
+	case refreshed:
+		if res == notYet {
+			fmt.Fprintf(&b, "\nNo %s call: the app is refreshed in the background every %v, and its first refresh has not ended yet.\n",
+				tencentchat.APIOfficialAccountInfo, a.cfg.RefreshInterval)
+			break
+		}
+		fmt.Fprintf(&b, "\nNo %s call of this scrape: served from the background refresh (every %v) that started at %s, %v ago, whose calls were (%d):\n",
+			tencentchat.APIOfficialAccountInfo, a.cfg.RefreshInterval, res.at.UTC().Format(time.RFC3339Nano), time.Since(res.at).Round(time.Millisecond), len(calls))
 	}
-	if len(calls) == 0 {
+	if len(calls) == 0 && res != notYet {
 		b.WriteString("  none: no batch could start before the deadline\n")
 	}
 	for _, c := range calls {
@@ -148,8 +154,8 @@ func writeSettings(b *strings.Builder, c config.App) {
 	}
 	batches := (len(c.Accounts) + c.BatchSize - 1) / c.BatchSize
 	fmt.Fprintf(b, "  accounts: %d, batches: %d of up to %d\n", len(c.Accounts), batches, c.BatchSize)
-	fmt.Fprintf(b, "  concurrency: %d, timeout: %v, retries: %d, rate_limit: %g/s, usersig_ttl: %v, cache_ttl: %v\n",
-		c.Concurrency, c.Timeout, c.Retries, c.RateLimit, c.UserSigTTL, c.CacheTTL)
+	fmt.Fprintf(b, "  concurrency: %d, timeout: %v, retries: %d, rate_limit: %g/s, usersig_ttl: %v, refresh_interval: %v\n",
+		c.Concurrency, c.Timeout, c.Retries, c.RateLimit, c.UserSigTTL, c.RefreshInterval)
 }
 
 // endpointHost is the host an app's calls go to, for the status page.

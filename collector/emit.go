@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -142,6 +143,16 @@ func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
 	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
 	ch <- prometheus.MustNewConstMetric(invalidDesc, prometheus.CounterValue, float64(a.counters.invalid.Load()), id, name)
 	ch <- prometheus.MustNewConstMetric(missingDesc, prometheus.CounterValue, float64(a.counters.missing.Load()), id, name)
+	ch <- prometheus.MustNewConstMetric(rateLimitDesc, prometheus.GaugeValue, a.cfg.RateLimit, id, name)
+	ch <- prometheus.MustNewConstMetric(limiterWaitDesc, prometheus.CounterValue, time.Duration(a.counters.limiterWait.Load()).Seconds(), id, name)
+	a.counters.duration.Collect(ch)
+	if a.cfg.RefreshInterval > 0 {
+		ch <- prometheus.MustNewConstMetric(refreshIntervalDesc, prometheus.GaugeValue, a.cfg.RefreshInterval.Seconds(), id, name)
+		if r != notYet {
+			ch <- prometheus.MustNewConstMetric(refreshTimeDesc, prometheus.GaugeValue, float64(r.at.Add(r.duration).UnixNano())/1e9, id, name)
+			ch <- prometheus.MustNewConstMetric(refreshDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
+		}
+	}
 	for api, apiName := range apis {
 		if api == apiAppInfo && !a.cfg.AppStatistics {
 			continue

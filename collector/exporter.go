@@ -18,8 +18,10 @@
 package collector
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -64,11 +66,13 @@ type Exporter struct {
 	reloadOK, reloadTime prometheus.Gauge
 }
 
-// state is one configuration's apps; replaced whole on reload.
+// state is one configuration's apps; replaced whole on reload. stop ends
+// its apps' background refreshes.
 type state struct {
 	apps       []*app
 	byName     map[string]*app
 	bySDKAppID map[string]*app
+	stop       context.CancelFunc
 }
 
 // app is one configured app, ready to scrape.
@@ -89,7 +93,7 @@ func New(logger log.Logger) *Exporter {
 		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadSuccessName, Help: reloadSuccessHelp}),
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadTimeName, Help: reloadTimeHelp}),
 	}
-	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}})
+	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}, stop: func() {}})
 	return e
 }
 
@@ -128,6 +132,10 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		next.byName[ac.Name] = a
 		next.bySDKAppID[a.sdkappid] = a
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	next.stop = stop
+	old.stop()
+	e.startRefreshes(ctx, next.apps)
 	e.state.Store(next)
 	e.reloadOK.Set(1)
 	e.reloadTime.Set(float64(time.Now().Unix()))
@@ -138,9 +146,14 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	a := &app{cfg: ac, sdkappid: strconv.FormatUint(ac.SDKAppID, 10)}
 	if prev := old.byName[ac.Name]; prev != nil && prev.cfg.SDKAppID == ac.SDKAppID {
 		a.counters, a.stats = prev.counters, prev.stats
+		if ac.RefreshInterval > 0 && slices.Equal(prev.cfg.Accounts, ac.Accounts) && prev.cfg.BatchSize == ac.BatchSize {
+			// The same accounts in the same batches: the last refresh
+			// still fits, and serves until the next.
+			a.share.latest.Store(prev.share.latest.Load())
+		}
 	} else {
 		a.stats = &appStats{}
-		a.counters = newCounters(log.With(e.logger, "app", ac.Name, "sdkappid", a.sdkappid))
+		a.counters = newCounters(log.With(e.logger, "app", ac.Name, "sdkappid", a.sdkappid), a.sdkappid, ac.Name)
 	}
 	var limiter *rate.Limiter
 	if ac.RateLimit > 0 {
@@ -203,9 +216,42 @@ func (e *Exporter) target(t string) *app {
 	return s.bySDKAppID[t]
 }
 
-// Close releases the idle API connections.
+// startRefreshes starts the background refresh of every app with
+// refresh_interval, their first refreshes spread over a tenth of the
+// shortest interval (at most 10 s) rather than all at once. An app whose
+// last refresh was carried over a reload waits for its next turn.
+func (e *Exporter) startRefreshes(ctx context.Context, apps []*app) {
+	var bg []*app
+	for _, a := range apps {
+		if a.cfg.RefreshInterval > 0 {
+			bg = append(bg, a)
+		}
+	}
+	for i, a := range bg {
+		first := min(a.cfg.RefreshInterval/10, 10*time.Second) * time.Duration(i) / time.Duration(len(bg))
+		if last := a.share.latest.Load(); last != nil {
+			first = max(first, a.cfg.RefreshInterval-time.Since(last.at))
+		}
+		go e.refreshLoop(ctx, a, first)
+	}
+}
+
+// Ready tells whether every app with refresh_interval has ended its first
+// background refresh (successful or not), so a scrape has data to serve.
+func (e *Exporter) Ready() bool {
+	for _, a := range e.state.Load().apps {
+		if a.cfg.RefreshInterval > 0 && a.share.latest.Load() == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Close stops the background refreshes and releases the idle API
+// connections.
 func (e *Exporter) Close() {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
+	e.state.Load().stop()
 	e.http.CloseIdleConnections()
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log/level"
+	"golang.org/x/time/rate"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
@@ -79,15 +81,16 @@ func (r *appResult) partial(took time.Duration) *appResult {
 	return out
 }
 
-// Two Prometheus servers of an HA pair, or /metrics and /probe at once,
-// often scrape the same app at the same moment; they share one fetch, so
-// the API quota is spent once. The rule: a fetch runs under its starter's
-// deadline. A later scrape of the same app joins it when that deadline is
-// no earlier than its own, less joinSlack (two scrapes with one timeout
-// arrive moments apart); otherwise it starts its own fetch. Each scrape
-// leaves at its own deadline with what has arrived, and a fetch that every
-// scrape has left is cancelled. With cache_ttl, a complete result is
-// reused for that long.
+// An app with refresh_interval is fetched in the background (refreshLoop)
+// and every scrape is answered from its last refresh. Otherwise each scrape
+// fetches, and two Prometheus servers of an HA pair, or /metrics and
+// /probe at once, often scrape the same app at the same moment; they share
+// one fetch, so the API quota is spent once. The rule: a fetch runs under
+// its starter's deadline. A later scrape of the same app joins it when that
+// deadline is no earlier than its own, less joinSlack (two scrapes with one
+// timeout arrive moments apart); otherwise it starts its own fetch. Each
+// scrape leaves at its own deadline with what has arrived, and a fetch that
+// every scrape has left is cancelled.
 
 // joinSlack is how much earlier than its own deadline a fetch's may end
 // for a scrape to join it.
@@ -101,12 +104,11 @@ const flightGrace = 100 * time.Millisecond
 // deadline (hung up, or the exporter is shutting down): not an API timeout.
 var errAbandoned = errors.New("every scrape waiting on the fetch went away")
 
-// share is an app's fetch in flight and its last complete result.
+// share is an app's fetch in flight, or its last background refresh.
 type share struct {
-	mu       sync.Mutex
-	current  *flight
-	cached   *appResult
-	cachedAt time.Time
+	mu      sync.Mutex
+	current *flight
+	latest  atomic.Pointer[appResult] // the last refresh done; nil before the first
 }
 
 // flight is one fetch that scrapes wait on.
@@ -123,21 +125,26 @@ type flight struct {
 type source string
 
 const (
-	started source = "started"
-	joined  source = "joined"
-	cached  source = "cached"
+	started   source = "started"
+	joined    source = "joined"
+	refreshed source = "refreshed" // the last background refresh
 )
+
+// notYet is the result served before an app's first background refresh:
+// no account, and the app not up.
+var notYet = &appResult{}
 
 // result returns the app's data for one scrape, by the rule above.
 func (e *Exporter) result(ctx context.Context, a *app) (*appResult, source) {
+	if a.cfg.RefreshInterval > 0 {
+		if r := a.share.latest.Load(); r != nil {
+			return r, refreshed
+		}
+		return notYet, refreshed
+	}
 	start := time.Now()
 	dl, _ := ctx.Deadline()
 	a.share.mu.Lock()
-	if ttl := a.cfg.CacheTTL; ttl > 0 && a.share.cached != nil && start.Sub(a.share.cachedAt) < ttl {
-		r := a.share.cached
-		a.share.mu.Unlock()
-		return r, cached
-	}
 	src, f := joined, a.share.current
 	if f == nil || f.ctx.Err() != nil || (!f.deadline.IsZero() && (dl.IsZero() || f.deadline.Before(dl.Add(-joinSlack)))) {
 		src, f = started, e.start(ctx, a)
@@ -196,14 +203,11 @@ func (e *Exporter) start(ctx context.Context, a *app) *flight {
 	f.ctx = fctx
 	go func() {
 		defer f.cancel(context.Canceled)
-		e.fetch(fctx, a, f.res)
+		e.fetch(fctx, a, f.res, nil)
 		a.counters.last.Store(f.res.summary())
 		a.share.mu.Lock()
 		if a.share.current == f {
 			a.share.current = nil
-		}
-		if f.res.ok && a.cfg.CacheTTL > 0 {
-			a.share.cached, a.share.cachedAt = f.res, time.Now()
 		}
 		a.share.mu.Unlock()
 		close(f.done)
@@ -211,10 +215,47 @@ func (e *Exporter) start(ctx context.Context, a *app) *flight {
 	return f
 }
 
-// fetch queries every batch of the app into res, concurrency at a time. A
-// batch that fails, or that the deadline leaves unstarted, keeps its
-// accounts down; the other batches' accounts are still served.
-func (e *Exporter) fetch(ctx context.Context, a *app, res *appResult) {
+// refreshLoop fetches an app with refresh_interval in the background: the
+// first time after first (apps' schedules are spread), then every interval,
+// until ctx ends (the app was reloaded away, or the exporter closes). A
+// refresh must end within its interval, and paces its calls over half of
+// it: at most max(calls / (interval / 2), 1) start per second, never more
+// than rate_limit, a steady trickle of the app's 200 calls per second
+// rather than a burst. Whatever a refresh got, failed batches and all, is
+// what scrapes serve next: nothing older is presented as current.
+func (e *Exporter) refreshLoop(ctx context.Context, a *app, first time.Duration) {
+	interval := a.cfg.RefreshInterval
+	perSecond := max(float64(len(a.batches))/(interval.Seconds()/2), 1)
+	if a.cfg.RateLimit > 0 {
+		perSecond = min(perSecond, a.cfg.RateLimit)
+	}
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, interval)
+		res := newResult(a)
+		e.fetch(rctx, a, res, rate.NewLimiter(rate.Limit(perSecond), 1))
+		cancel()
+		if ctx.Err() != nil {
+			return // cut by a reload or shutdown: not a refresh to serve
+		}
+		a.counters.last.Store(res.summary())
+		a.share.latest.Store(res)
+		t.Reset(max(0, interval-time.Since(start)))
+	}
+}
+
+// fetch queries every batch of the app into res, concurrency at a time,
+// each batch started when pace (if any) allows. A batch that fails, or
+// that the deadline leaves unstarted, keeps its accounts down; the other
+// batches' accounts are still served.
+func (e *Exporter) fetch(ctx context.Context, a *app, res *appResult, pace *rate.Limiter) {
 	var (
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, a.cfg.Concurrency)
@@ -229,6 +270,10 @@ func (e *Exporter) fetch(ctx context.Context, a *app, res *appResult) {
 	for i, batch := range a.batches {
 		out := res.accounts[lo:res.batchEnd[i]]
 		lo = res.batchEnd[i]
+		if pace != nil && pace.Wait(ctx) != nil {
+			finish(i, false) // the refresh's time is up before this batch's turn
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

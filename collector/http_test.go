@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/scrape"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -50,22 +51,22 @@ func TestMethods(t *testing.T) {
 // short scrape answer 503 within its own deadline and a patient one wait
 // for the slot and succeed.
 func TestMaxRequests(t *testing.T) {
-	r := newRigOpts(t, 5, nil, HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: NewRequestLimit(1)})
+	r := newRigOpts(t, 5, nil, HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: scrape.NewLimit(1)})
 	r.simApp.SetFaults(simulator.Faults{Latency: time.Second})
-	holder := r.goScrape("/metrics", map[string]string{timeoutHeader: "5"})
+	holder := r.goScrape("/metrics", map[string]string{scrape.TimeoutHeader: "5"})
 	// The simulator has seen the first scrape's call: it holds the slot.
 	for r.simApp.Stats().Calls == 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	start := time.Now()
-	status, body := r.get(t, "/probe?target=main", map[string]string{timeoutHeader: "1"})
+	status, body := r.get(t, "/probe?target=main", map[string]string{scrape.TimeoutHeader: "1"})
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, "--web.max-requests=1") {
 		t.Errorf("short scrape: %d %q, want 503 naming the flag", status, body)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("the 503 came after %v, past Prometheus' 1 s", d)
 	}
-	status, _ = r.get(t, "/probe?target=main", map[string]string{timeoutHeader: "10"})
+	status, _ = r.get(t, "/probe?target=main", map[string]string{scrape.TimeoutHeader: "10"})
 	if status != 200 {
 		t.Errorf("patient scrape: %d, want 200 once the slot was free", status)
 	}
@@ -78,7 +79,7 @@ func TestMaxRequests(t *testing.T) {
 func TestTinyTimeoutHeader(t *testing.T) {
 	r := newRig(t, 5, nil)
 	for range 2 {
-		f := r.scrape(t, "/metrics", map[string]string{timeoutHeader: "1e-7"})
+		f := r.scrape(t, "/metrics", map[string]string{scrape.TimeoutHeader: "1e-7"})
 		if v, _ := f.value("tencentchat_up", nil); v != 1 {
 			t.Fatalf("tencentchat_up %v with a tiny timeout header", v)
 		}
@@ -95,7 +96,7 @@ func TestHangUpNotCountedAsTimeout(t *testing.T) {
 	r.simApp.SetFaults(simulator.Faults{Latency: 30 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+"/metrics", nil)
-	req.Header.Set(timeoutHeader, "60")
+	req.Header.Set(scrape.TimeoutHeader, "60")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -188,8 +189,10 @@ func TestConnectionsReused(t *testing.T) {
 // other scrape got 503; now a slot is given back once the answer is
 // encoded, and a normal scrape is served.
 func TestStalledReadersDoNotHoldSlots(t *testing.T) {
-	r := newRig(t, 20000, func(a *config.App) { a.CacheTTL = time.Hour; a.Concurrency = 8 })
-	opts := HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: NewRequestLimit(2)}
+	// A refresh every 4 s paces its 400 calls over 2 s.
+	r := newRig(t, 20000, func(a *config.App) { a.RefreshInterval = 4 * time.Second; a.Concurrency = 8 })
+	testutil.WaitFor(t, time.Minute, "for the first background refresh", r.exp.Ready)
+	opts := HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: scrape.NewLimit(2)}
 	var entered atomic.Int32
 	h := r.exp.MetricsHandler(opts)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -197,7 +200,7 @@ func TestStalledReadersDoNotHoldSlots(t *testing.T) {
 		h.ServeHTTP(w, req)
 	}))
 	defer srv.Close()
-	r.scrape(t, "/metrics", map[string]string{timeoutHeader: "60"}) // fills the cache: no API call from here on
+	r.scrape(t, "/metrics", map[string]string{scrape.TimeoutHeader: "60"}) // answered from the last refresh
 
 	for range 2 {
 		c, err := net.Dial("tcp", srv.Listener.Addr().String())
@@ -206,12 +209,12 @@ func TestStalledReadersDoNotHoldSlots(t *testing.T) {
 		}
 		defer c.Close()
 		_ = c.(*net.TCPConn).SetReadBuffer(4096)
-		fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: exporter\r\n%s: 300\r\n\r\n", timeoutHeader)
+		fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: exporter\r\n%s: 300\r\n\r\n", scrape.TimeoutHeader)
 	}
 	testutil.WaitFor(t, 10*time.Second, "for the stalled scrapes to reach the handler", func() bool { return entered.Load() == 2 })
 
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
-	req.Header.Set(timeoutHeader, "10")
+	req.Header.Set(scrape.TimeoutHeader, "10")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -20,9 +20,9 @@ var (
 	accountUpDesc   = prometheus.NewDesc(accountUpName, accountUpHelp, accountUpLabels, nil)
 
 	upDesc = prometheus.NewDesc(namespace+"_up",
-		"1 if every API call of this scrape for the app was answered with ErrorCode 0 (account-level codes do not count).", appLabels, nil)
+		"1 if every API call of this scrape for the app (with refresh_interval: of its last background refresh) was answered with ErrorCode 0 (account-level codes do not count).", appLabels, nil)
 	scrapeDurationDesc = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
-		"Time this scrape spent fetching the app's official accounts.", appLabels, nil)
+		"Time the fetch of the app's official accounts took: this scrape's, or with refresh_interval the last background refresh's.", appLabels, nil)
 	requestsDesc = prometheus.NewDesc(namespace+"_api_requests_total",
 		"API calls made for the app, retries included, by api: get_official_account_info, and getappinfo where app_statistics is on.",
 		append(appLabels[:len(appLabels):len(appLabels)], "api"), nil)
@@ -35,6 +35,18 @@ var (
 	missingDesc = prometheus.NewDesc(namespace+"_api_accounts_missing_total",
 		"Accounts that an answer with ErrorCode 0 left out: no item named them (the account is down for that scrape).",
 		appLabels, nil)
+	rateLimitDesc = prometheus.NewDesc(namespace+"_api_rate_limit_requests_per_second",
+		"The app's rate_limit: API calls per second the exporter allows itself for the app, retries included; 0 is unlimited. Tencent allows 200 per second per app, shared with the app's own backend.",
+		appLabels, nil)
+	limiterWaitDesc = prometheus.NewDesc(namespace+"_api_rate_limiter_wait_seconds_total",
+		"Time the app's API calls waited for its rate_limit before they were sent.", appLabels, nil)
+	refreshTimeDesc = prometheus.NewDesc(namespace+"_last_refresh_timestamp_seconds",
+		"Unix time the app's last background refresh ended: when the data served was fetched. Only for apps with refresh_interval, whose scrapes are answered from that refresh.",
+		appLabels, nil)
+	refreshDurationDesc = prometheus.NewDesc(namespace+"_last_refresh_duration_seconds",
+		"How long the app's last background refresh took (its calls are paced over up to half the interval).", appLabels, nil)
+	refreshIntervalDesc = prometheus.NewDesc(namespace+"_refresh_interval_seconds",
+		"The app's refresh_interval: how often it is fetched in the background.", appLabels, nil)
 	failuresDesc = prometheus.NewDesc(namespace+"_api_request_failures_total",
 		"API calls for the app that got no usable answer, by reason: timeout, network, http_status, decode.",
 		append(appLabels[:len(appLabels):len(appLabels)], "api", "reason"), nil)
@@ -43,14 +55,22 @@ var (
 // The per-account families, which emit.go also writes directly.
 const (
 	subscribersName = namespace + "_official_account_subscribers"
-	subscribersHelp = "Subscribers of the official account (SubscriberNum). With the app's cache_ttl set, up to that old."
+	subscribersHelp = "Subscribers of the official account (SubscriberNum). With the app's refresh_interval set, from its last background refresh (tencentchat_last_refresh_timestamp_seconds)."
 	lastMessageName = namespace + "_official_account_last_message_timestamp_seconds"
-	lastMessageHelp = "Unix time of the official account's last message (LastMsgTime); absent while it never sent one. With the app's cache_ttl set, up to that old."
+	lastMessageHelp = "Unix time of the official account's last message (LastMsgTime); absent while it never sent one. With the app's refresh_interval set, from its last background refresh."
 	creationName    = namespace + "_official_account_creation_timestamp_seconds"
 	creationHelp    = "Unix time the official account was created (CreateTime); absent when 0."
 	accountUpName   = namespace + "_official_account_up"
-	accountUpHelp   = "1 if the official account's information was fetched in this scrape (or, with cache_ttl, in the cached one); 0 if it had its own error code, was left out of the answer, or its batch failed."
+	accountUpHelp   = "1 if the official account's information was fetched in this scrape (or, with refresh_interval, in the last background refresh); 0 if it had its own error code, was left out of the answer, or its batch failed."
 )
+
+// Every API call's duration, by api: a histogram per app (counters.go).
+const (
+	durationName = namespace + "_api_request_duration_seconds"
+	durationHelp = "Duration of the app's API calls, retries each counted, by api."
+)
+
+var durationBuckets = []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // The reload gauges (Exporter.ReloadMetrics).
 const (
@@ -113,6 +133,7 @@ func statsDesc(name, help string, labels []string) *prometheus.Desc {
 var scrapeDescs = func() []*prometheus.Desc {
 	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
 		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, missingDesc, failuresDesc,
+		rateLimitDesc, limiterWaitDesc, refreshTimeDesc, refreshDurationDesc, refreshIntervalDesc,
 		statsDayDesc, statsRefreshDesc, statsIntervalDesc}
 	for _, m := range statsMetrics {
 		if m.chatType != "group" { // each chat_type pair shares one descriptor

@@ -144,6 +144,7 @@ func newRigOpts(t *testing.T, accounts int, mod func(*config.App), opts HandlerO
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", r.exp.MetricsHandler(opts))
 	mux.Handle("/probe", r.exp.ProbeHandler(opts))
+	mux.Handle("/-/ready", r.exp.ReadyHandler())
 	r.srv = httptest.NewServer(mux)
 	var once sync.Once
 	r.close = func() {

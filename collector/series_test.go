@@ -78,6 +78,7 @@ func (d described) Describe(ch chan<- *prometheus.Desc) {
 	for _, desc := range scrapeDescs {
 		ch <- desc
 	}
+	d.a.counters.duration.Describe(ch)
 }
 
 // TestGatherErrorsLogged: promhttp hands its logger a []any; the line must

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/scrape"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -132,25 +133,26 @@ func TestAccountsLeftOutAreCounted(t *testing.T) {
 
 // TestDebugProbeSaysWhereItsResultCameFrom: joined to a scrape in flight,
 // the debug probe says it joined and lists that fetch's calls; served from
-// cache_ttl it says so, and never calls the calls its own.
+// a background refresh it says so, and never calls the calls its own.
 func TestDebugProbeSaysWhereItsResultCameFrom(t *testing.T) {
 	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1 })
 	r.simApp.SetFaults(simulator.Faults{Latency: 300 * time.Millisecond})
-	first := r.goScrape("/metrics", map[string]string{timeoutHeader: "10"})
+	first := r.goScrape("/metrics", map[string]string{scrape.TimeoutHeader: "10"})
 	testutil.WaitFor(t, 5*time.Second, "for the first scrape's call", func() bool { return r.simApp.Stats().Calls > 0 })
-	_, body := r.get(t, "/probe?target=main&debug=true", map[string]string{timeoutHeader: "10"})
+	_, body := r.get(t, "/probe?target=main&debug=true", map[string]string{scrape.TimeoutHeader: "10"})
 	await(t, first)
-	if !strings.Contains(body, "which this one joined") || strings.Contains(body, "cache_ttl (") {
+	if !strings.Contains(body, "which this one joined") || strings.Contains(body, "served from the background refresh") {
 		t.Errorf("joined debug probe:\n%s", body)
 	}
 	if c := r.simApp.Stats().Calls; c != 3 {
 		t.Errorf("%d calls, want the 3 of the one fetch", c)
 	}
 
-	cached := newRig(t, 20, func(a *config.App) { a.CacheTTL = time.Hour })
-	cached.scrape(t, "/metrics", nil)
-	_, body = cached.get(t, "/probe?target=main&debug=true", nil)
-	if !strings.Contains(body, "No get_official_account_info call: served from cache_ttl") || strings.Contains(body, "this scrape's fetch") {
-		t.Errorf("cached debug probe:\n%s", body)
+	bg := newRig(t, 20, func(a *config.App) { a.RefreshInterval = time.Hour })
+	testutil.WaitFor(t, 10*time.Second, "for the first background refresh", bg.exp.Ready)
+	_, body = bg.get(t, "/probe?target=main&debug=true", nil)
+	if !strings.Contains(body, "No get_official_account_info call of this scrape: served from the background refresh") ||
+		!strings.Contains(body, "whose calls were (1)") || strings.Contains(body, "this scrape's fetch") {
+		t.Errorf("background debug probe:\n%s", body)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -161,8 +162,8 @@ func readmeScrapeConfigs(t *testing.T, replace *strings.Replacer) []any {
 		}
 		out = append(out, doc.ScrapeConfigs...)
 	}
-	if len(out) != 3 {
-		t.Fatalf("found %d scrape configs in the README and docs/kubernetes.md, want the /metrics, /probe and sharded ones", len(out))
+	if len(out) != 4 {
+		t.Fatalf("found %d scrape configs in the README and docs/kubernetes.md, want the /metrics, /sd, /probe and sharded ones", len(out))
 	}
 	return out
 }
@@ -477,8 +478,8 @@ func TestEndToEnd(t *testing.T) {
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 	prom := promClient{t: t, base: "http://" + promAddr}
 
-	// Every target of the three jobs is up: 1 (/metrics), 2 (/probe), 4 (sharded).
-	want := map[string]int{"tencentchat": 1, "tencentchat_probe": 2, "tencentchat_sharded": 4, "demo": 1}
+	// Every target of the jobs is up: 1 (/metrics), 4 (/sd), 2 (/probe), 4 (sharded).
+	want := map[string]int{"tencentchat": 1, "tencentchat_sd": len(apps), "tencentchat_probe": 2, "tencentchat_sharded": 4, "demo": 1}
 	for proto := range protocols {
 		want["protocol_"+proto] = 1
 	}
@@ -741,4 +742,100 @@ func TestEndToEnd(t *testing.T) {
 			return len(pages.alerts("resolved", prod("TencentChatOfficialAccountServiceNotEnabled"))) > 0
 		})
 	})
+}
+
+// TestBackgroundModeTwoPrometheus: an exporter whose apps have
+// refresh_interval, discovered through /sd and scraped every second by two
+// Prometheus 3 servers with the README's /sd scrape config. The simulator
+// sees one refresh's calls per interval, however many scrapes there are,
+// and both servers have every app's accounts with the same values.
+func TestBackgroundModeTwoPrometheus(t *testing.T) {
+	prometheus := need(t, "prometheus")
+	dir := t.TempDir()
+	sim := simulator.New()
+	defer sim.Close()
+	bgApps := []struct {
+		name     string
+		sdkappid uint64
+		accounts int
+	}{{"big", 1400000010, 120}, {"small", 1400000011, 5}} // 3 batches and 1: 4 calls a refresh
+	var cfg strings.Builder
+	const interval = 10 * time.Second // the shortest refresh_interval
+	fmt.Fprintf(&cfg, "defaults:\n  timeout: 2s\n  refresh_interval: %s\napps:\n", interval)
+	simSrv := httptest.NewServer(sim)
+	defer simSrv.Close()
+	for _, a := range bgApps {
+		sim.AddApp(simulator.AppConfig{SDKAppID: a.sdkappid, Identifier: "administrator", SecretKey: key, Accounts: a.accounts, Seed: 3})
+		ids := make([]string, a.accounts)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%q", simulator.AccountID(i))
+		}
+		fmt.Fprintf(&cfg, "  - {name: %s, sdkappid: %d, identifier: administrator, secret_key_file: key, endpoint: %q, accounts: [%s]}\n",
+			a.name, a.sdkappid, simSrv.URL, strings.Join(ids, ", "))
+	}
+	os.WriteFile(filepath.Join(dir, "key"), []byte(key), 0o600)
+	os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg.String()), 0o600)
+	bin := filepath.Join(dir, "tencentchat_exporter")
+	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr := testutil.FreeAddr(t)
+	startProc(t, "http://"+addr+"/-/ready", bin, "--config.file="+filepath.Join(dir, "config.yml"), "--web.listen-address="+addr)
+
+	var sdJob any
+	for _, sc := range readmeScrapeConfigs(t, strings.NewReplacer("exporter-host:9882", addr,
+		"scrape_interval: 60s", "scrape_interval: 1s", "scrape_timeout: 30s", "scrape_timeout: 1s")) {
+		if sc.(map[string]any)["job_name"] == "tencentchat_sd" {
+			sdJob = sc
+		}
+	}
+	if sdJob == nil {
+		t.Fatal("the README has no tencentchat_sd scrape config")
+	}
+	var proms []promClient
+	for i := range 2 {
+		promCfg, _ := yaml.Marshal(map[string]any{
+			"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s", "external_labels": map[string]any{"replica": strconv.Itoa(i)}},
+			"scrape_configs": []any{sdJob},
+		})
+		d := filepath.Join(dir, "prom"+strconv.Itoa(i))
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "prometheus.yml"), promCfg, 0o644)
+		promAddr := testutil.FreeAddr(t)
+		startProc(t, "http://"+promAddr+"/-/ready", prometheus, "--config.file="+filepath.Join(d, "prometheus.yml"),
+			"--storage.tsdb.path="+filepath.Join(d, "data"), "--web.listen-address="+promAddr)
+		proms = append(proms, promClient{t: t, base: "http://" + promAddr})
+	}
+	for i, p := range proms {
+		testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("Prometheus %d to discover and scrape both apps", i), func() bool {
+			return len(p.query(`up{job="tencentchat_sd"} == 1`)) == len(bgApps) &&
+				len(p.query(`tencentchat_official_account_up{app_name="big",instance="big"}`)) == 120
+		})
+	}
+
+	calls := func() int64 {
+		var n int64
+		for _, a := range bgApps {
+			n += sim.App(a.sdkappid).Stats().Calls
+		}
+		return n
+	}
+	start, before := time.Now(), calls()
+	time.Sleep(2*interval + interval/2)
+	window, made := time.Since(start), calls()-before
+	// Two servers scraping two targets every second made some 100
+	// scrapes in the window; fetching on scrape would have cost 4 calls
+	// each. Refreshes cost 4 calls each, one per interval.
+	refreshes := int64(window/interval) + 1
+	if made%4 != 0 || made > 4*refreshes || made < 4*(refreshes-1) {
+		t.Errorf("%d calls in %v with refresh_interval %v: want 4 for each of %d or %d refreshes", made, window, interval, refreshes-1, refreshes)
+	}
+	for i, p := range proms {
+		if n := len(p.query(`tencentchat_last_refresh_timestamp_seconds{job="tencentchat_sd"}`)); n != len(bgApps) {
+			t.Errorf("Prometheus %d: %d apps with a last refresh time", i, n)
+		}
+		if n := len(p.query(`count_over_time(up{job="tencentchat_sd",instance="big"}[20s]) >= 10`)); n != 1 {
+			t.Errorf("Prometheus %d did not scrape every second", i)
+		}
+	}
 }

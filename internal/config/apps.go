@@ -19,6 +19,10 @@ const (
 	maxRetries     = 10
 	minUserSigTTL  = 5 * time.Minute
 
+	// MinRefreshInterval is the shortest refresh_interval: a background
+	// refresh more often than this only spends the app's API budget.
+	MinRefreshInterval = 10 * time.Second
+
 	minAppStatisticsInterval = time.Minute
 )
 
@@ -33,7 +37,10 @@ type Settings struct {
 	RateLimit   float64       `yaml:"rate_limit"`
 	Retries     int           `yaml:"retries"`
 	UserSigTTL  time.Duration `yaml:"usersig_ttl"`
-	CacheTTL    time.Duration `yaml:"cache_ttl"`
+
+	// RefreshInterval, when set, fetches the app in the background this
+	// often; scrapes are answered from the last refresh and call nothing.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
 
 	// AppStatistics turns on getappinfo, refreshed every
 	// AppStatisticsInterval (its data changes once a day).
@@ -117,8 +124,8 @@ func (s Settings) validate() error {
 		return fmt.Errorf("retries: must be 0 to %d, got %d", maxRetries, s.Retries)
 	case s.UserSigTTL < minUserSigTTL:
 		return fmt.Errorf("usersig_ttl: must be at least %s, got %s", minUserSigTTL, s.UserSigTTL)
-	case s.CacheTTL < 0:
-		return fmt.Errorf("cache_ttl: must be 0 (off) or more, got %s", s.CacheTTL)
+	case s.RefreshInterval != 0 && s.RefreshInterval < MinRefreshInterval:
+		return fmt.Errorf("refresh_interval: must be 0s (fetch on every scrape) or at least %s, got %s", MinRefreshInterval, s.RefreshInterval)
 	case s.AppStatisticsInterval < minAppStatisticsInterval:
 		return fmt.Errorf("app_statistics_interval: must be at least %s, got %s", minAppStatisticsInterval, s.AppStatisticsInterval)
 	}
@@ -162,7 +169,7 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 	}
 	ids := append([]string(nil), a.Accounts...)
 	if a.AccountsFile != "" {
-		fromFile, err := readAccounts(resolvePath(dir, a.AccountsFile))
+		fromFile, err := readAccounts(resolvePath(dir, a.AccountsFile), a.read)
 		if err != nil {
 			return App{}, nil, fmt.Errorf("accounts_file: %w", err)
 		}

@@ -23,23 +23,30 @@ type Config struct {
 	Apps []App
 	// Files are the files the configuration was read from: the
 	// configuration file (when loaded from one), and every secret_key_file
-	// and accounts_file, for a watcher to tell when it changed.
+	// and accounts_file.
 	Files []string
+	// Fingerprint is that of exactly the bytes this configuration was
+	// loaded from (see Fingerprint): a watcher that compares it with the
+	// files as they are now misses no change made during a load.
+	Fingerprint string
 }
 
 // Load reads, validates and resolves the file at path. Warnings are things
 // worth a log line that do not stop the exporter (duplicate accounts).
 // Every error names the file, and where it applies the app and the key.
+// The configuration file and every file it names are read first, once, and
+// the configuration is built from those bytes.
 func Load(path string) (*Config, []string, error) {
-	raw, err := readLimited(path, maxConfigFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+	snap := takeSnapshot(path)
+	if snap.err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, unwrapPath(snap.err))
 	}
-	cfg, warnings, err := Parse(raw, path)
+	cfg, warnings, err := parse(snap.raw, path, snap.read)
 	if err != nil {
 		return nil, warnings, err
 	}
 	cfg.Files = append([]string{path}, cfg.Files...)
+	cfg.Fingerprint = snap.fingerprint()
 	return cfg, warnings, nil
 }
 
@@ -69,6 +76,8 @@ type appFile struct {
 	AccountsFile  string   `yaml:"accounts_file"`
 
 	Settings `yaml:",inline"`
+
+	read readFunc // reads the files it names
 }
 
 var (
@@ -97,7 +106,11 @@ func yamlKeys(t reflect.Type) []string {
 // a secret key: every key configured anywhere in the file, inline or in a
 // file, is replaced by <secret> (a key pasted into the wrong field, or an
 // accounts_file that points at a key file, would otherwise be quoted).
-func Parse(raw []byte, file string) (cfg *Config, warnings []string, err error) {
+func Parse(raw []byte, file string) (*Config, []string, error) {
+	return parse(raw, file, readLimited)
+}
+
+func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []string, err error) {
 	var root yaml.Node
 	defer func() {
 		if err != nil {
@@ -154,7 +167,7 @@ func Parse(raw []byte, file string) (cfg *Config, warnings []string, err error) 
 	names, ids := map[string]bool{}, map[uint64]bool{}
 	for i, node := range appNodes {
 		where := fmt.Sprintf("apps[%d]", i)
-		a := appFile{Settings: defaults}
+		a := appFile{Settings: defaults, read: read}
 		if node.Kind != yaml.MappingNode {
 			return fail("%s (line %d): an app must be a mapping", where, node.Line)
 		}
@@ -217,6 +230,11 @@ func findKey(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// removedKeys are keys of earlier releases, with what replaces them.
+var removedKeys = map[string]string{
+	"cache_ttl": "set refresh_interval (for example 60s) instead: the app is then fetched in the background that often, and every scrape is answered from the last refresh without an API call",
+}
+
 // checkKeys refuses unknown and repeated keys, naming them and their line.
 func checkKeys(m *yaml.Node, known []string) error {
 	if m.Kind != yaml.MappingNode {
@@ -231,6 +249,9 @@ func checkKeys(m *yaml.Node, known []string) error {
 		ok := false
 		for _, name := range known {
 			ok = ok || k.Value == name
+		}
+		if why, gone := removedKeys[k.Value]; gone && !ok {
+			return fmt.Errorf("line %d: %s was removed: %s", k.Line, k.Value, why)
 		}
 		if !ok {
 			return fmt.Errorf("line %d: unknown key %s (known: %s)", k.Line, Quote(k.Value), strings.Join(known, ", "))

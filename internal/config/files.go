@@ -34,7 +34,7 @@ func (a appFile) secret(dir string) (Secret, error) {
 	}
 	switch {
 	case a.SecretKeyFile != "":
-		raw, err := readLimited(resolvePath(dir, a.SecretKeyFile), maxSecretFile)
+		raw, err := a.read(resolvePath(dir, a.SecretKeyFile), maxSecretFile)
 		if err != nil {
 			return "", fmt.Errorf("secret_key_file: %w", unwrapPathErr(a.SecretKeyFile, err))
 		}
@@ -57,8 +57,8 @@ func unwrapPathErr(name string, err error) error {
 	return fmt.Errorf("%s: %w", name, unwrapPath(err))
 }
 
-func readAccounts(path string) ([]string, error) {
-	raw, err := readLimited(path, maxAccountsFile)
+func readAccounts(path string, read readFunc) ([]string, error) {
+	raw, err := read(path, maxAccountsFile)
 	if err != nil {
 		return nil, unwrapPathErr(path, err)
 	}

@@ -49,6 +49,9 @@ type Attempt struct {
 	Info       string        // ErrorInfo (cleaned), or the transport error
 	Duration   time.Duration // of this call
 	Retry      string        // how it is retried ("after 120ms"); "" if not
+	// LimiterWait is how long the call waited for the app's rate limiter
+	// before it was sent.
+	LimiterWait time.Duration
 }
 
 // Options configures a Client. Every field without "optional" is required:
@@ -138,10 +141,13 @@ func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answ
 		resigned bool
 	)
 	for attempt, retries := 1, 0; ; attempt++ {
+		var waited time.Duration
 		if c.opts.Limiter != nil {
+			t0 := time.Now()
 			if err := c.opts.Limiter.Wait(ctx); err != nil {
 				return finalError(ctx, last, attempt-1)
 			}
+			waited = time.Since(t0)
 		}
 		sig, err := c.signer.get()
 		if err != nil {
@@ -149,7 +155,7 @@ func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answ
 		}
 		began := time.Now()
 		callErr := c.call(ctx, path, sig, body, ans)
-		at := Attempt{API: api, Attempt: attempt, Accounts: ans.requested(), HTTPStatus: http.StatusOK, Duration: time.Since(began)}
+		at := Attempt{API: api, Attempt: attempt, Accounts: ans.requested(), HTTPStatus: http.StatusOK, Duration: time.Since(began), LimiterWait: waited}
 		if callErr == nil {
 			code, info := ans.status()
 			if code == 0 {

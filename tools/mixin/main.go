@@ -30,6 +30,9 @@ type Config struct {
 	DailyActiveUsersFloor    float64 `yaml:"daily_active_users_floor"`
 	CallbackAnsweredRatio    float64 `yaml:"callback_answered_ratio"`
 	StatisticsStaleIntervals int     `yaml:"statistics_stale_intervals"`
+	StatisticsDayMaxDays     int     `yaml:"statistics_day_max_days"`
+	RefreshStaleIntervals    int     `yaml:"refresh_stale_intervals"`
+	APIBudgetShare           float64 `yaml:"api_budget_share"`
 	ExporterSelector         string  `yaml:"exporter_selector"`
 }
 
