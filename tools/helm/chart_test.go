@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,8 +120,13 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 		t.Error("capabilities are not all dropped")
 	case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
 		t.Error("privilege escalation allowed")
-	case c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/-/healthy":
-		t.Error("probes are not on /-/healthy")
+	case c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/-/ready":
+		t.Error("the liveness probe is not on /-/healthy, or the readiness probe not on /-/ready")
+	case !slices.Contains(c.Args, "--web.max-requests=10"):
+		t.Errorf("--web.max-requests is not the values' maxRequests: %v", c.Args)
+	case len(c.Env) != 1 || c.Env[0].Name != "GOMEMLIMIT" || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.ResourceFieldRef == nil ||
+		c.Env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory":
+		t.Errorf("GOMEMLIMIT is not set from the memory limit: %+v", c.Env)
 	case c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero():
 		t.Error("no memory request or limit")
 	case d.Spec.Template.Annotations["checksum/config"] == "":
