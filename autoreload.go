@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -14,21 +14,13 @@ import (
 // loadedFingerprint is the fingerprint of exactly the files the running
 // configuration was loaded from (config.Config.Fingerprint), set by every
 // successful load: SIGHUP, POST /-/reload or the watcher.
-type loadedFingerprint struct {
-	mu sync.Mutex
-	fp string
-}
+type loadedFingerprint struct{ fp atomic.Value }
 
-func (l *loadedFingerprint) set(fp string) {
-	l.mu.Lock()
-	l.fp = fp
-	l.mu.Unlock()
-}
+func (l *loadedFingerprint) set(fp string) { l.fp.Store(fp) }
 
 func (l *loadedFingerprint) get() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.fp
+	fp, _ := l.fp.Load().(string)
+	return fp
 }
 
 // autoReload checks every interval whether the configuration file or a

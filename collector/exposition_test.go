@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
@@ -59,16 +58,7 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 			if err := w.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			ch := make(chan prometheus.Metric, 100)
-			collectAccounts(ch, a, valid)
-			close(ch)
-			var metrics prebuilt
-			for m := range ch {
-				metrics = append(metrics, m)
-			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(metrics)
-			mfs, err := reg.Gather()
+			mfs, err := constRegistry(a, valid, false).Gather()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,16 +82,7 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 	}
 	// The raw values: client_golang refuses the series with invalid UTF-8,
 	// which is why the writer makes them valid rather than copy them.
-	ch := make(chan prometheus.Metric, 100)
-	collectAccounts(ch, a, res)
-	close(ch)
-	var raw prebuilt
-	for m := range ch {
-		raw = append(raw, m)
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(raw)
-	if _, err := reg.Gather(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+	if _, err := constRegistry(a, res, false).Gather(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
 		t.Errorf("client_golang took invalid UTF-8: %v", err)
 	}
 }
