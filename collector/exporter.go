@@ -1,20 +1,26 @@
 // Package collector turns the configured apps into Prometheus metrics and
 // serves /metrics and /probe.
 //
-// A scrape is one straight line. The handler (http.go) sets the scrape's
-// deadline and takes a request slot; it builds a registry for the request
-// with one collector per app (emit.go), and Registry.Gather runs them
-// concurrently. Each app's collector gets the app's result (fetch.go: a
-// cached one, a fetch in flight that it joins, or a fetch it starts), which
-// calls the tencentchat client per batch; it then emits the accounts'
-// series, the last good app statistics (stats.go, refreshed on their own
-// schedule, never waited for) and the app's counters (counters.go). The
-// handler encodes what was gathered; the debug probe renders the same
-// scrape's story before its metrics (debug.go).
+// A scrape is one straight line. The handler (http.go) takes the scrape's
+// window and slot (internal/scrape) and builds a registry for the request
+// with one collector per app (emit.go), which Registry.Gather runs
+// concurrently. Each app's collector gets the app's result (fetch.go: the
+// last background refresh with refresh_interval, else a fetch in flight
+// that it joins or a fetch it starts, which calls the tencentchat client
+// per batch), and sends the app's own series, the last good app statistics
+// (stats.go, refreshed apart from scrapes, never waited for) and the app's
+// counters (counters.go). The handler writes the accounts' series straight
+// from the results (emit.go, internal/exposition), then what was gathered;
+// the debug probe renders the same scrape's story before its metrics
+// (debug.go).
 //
-// Every series is born in metrics.go's descriptors. Files depend only on
-// files listed before them: metrics, counters, exporter, fetch, stats,
-// emit, debug, status, http.
+// Every series is born in metrics.go's descriptors. The files read in
+// this order, each using the ones before it: metrics (descriptors),
+// counters (an app's counts), exporter (a configuration's apps, reloads),
+// fetch (an app's result: shared fetches and background refreshes), stats
+// (getappinfo), emit (series from a result), debug and status (what a
+// person reads), http (the handlers, the only entry points). The app type
+// in exporter.go holds the state fetch.go, stats.go and emit.go keep.
 package collector
 
 import (
