@@ -150,10 +150,11 @@ func TestAppStatisticsBadFields(t *testing.T) {
 	r.simApp.SetAppInfoOverride("ActiveUserNum", `"n/a"`)
 	r.simApp.SetAppInfoOverride("MaxOnlineNum", `null`)
 	r.simApp.SetAppInfoOverride("CallBackReq", "")
+	r.simApp.SetAppInfoOverride("GroupAllGroupNum", `"-5"`)
 	r.scrape(t, "/metrics", nil)
 	r.waitStats(t)
 	f := r.scrape(t, "/metrics", nil)
-	for _, m := range []string{"tencentchat_app_daily_active_users", "tencentchat_app_daily_max_online_users", "tencentchat_app_daily_callback_requests"} {
+	for _, m := range []string{"tencentchat_app_daily_active_users", "tencentchat_app_daily_max_online_users", "tencentchat_app_daily_callback_requests", "tencentchat_app_groups"} {
 		if _, ok := f.value(m, nil); ok {
 			t.Errorf("%s exported from a bad field", m)
 		}
@@ -161,8 +162,8 @@ func TestAppStatisticsBadFields(t *testing.T) {
 	if _, ok := f.value("tencentchat_app_daily_callback_responses", nil); !ok {
 		t.Error("a good field was left out")
 	}
-	if v, _ := f.value("tencentchat_api_invalid_values_total", nil); v != 3 {
-		t.Errorf("invalid values %v, want 3", v)
+	if v, _ := f.value("tencentchat_api_invalid_values_total", nil); v != 4 {
+		t.Errorf("invalid values %v, want 4", v)
 	}
 }
 

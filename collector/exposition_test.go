@@ -108,3 +108,36 @@ func familyLines(text string) map[string][]string {
 	}
 	return out
 }
+
+// TestZeroTimesLeftOut: a CreateTime or LastMsgTime of 0 means "never" and
+// is left out alike, in both writers; a count of 0 is a value.
+func TestZeroTimesLeftOut(t *testing.T) {
+	a := benchApp(1)
+	zero := tencentchat.OptInt{V: 0, Set: true}
+	res := &appResult{accounts: []tencentchat.Result{{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: zero,
+		SubscriberNum: zero, CreateTime: zero, LastMsgTime: zero}}}}
+	var got bytes.Buffer
+	w := exposition.NewWriter(&got, expfmt.NewFormat(expfmt.TypeTextPlain))
+	writeAccounts(w, []*appCollector{{a: a, res: res}})
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := constRegistry(a, res, false).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range map[string]int{subscribersName: 1, creationName: 0, lastMessageName: 0, accountUpName: 1} {
+		if c := strings.Count(got.String(), "\n"+name+"{"); c != n {
+			t.Errorf("direct: %d %s samples, want %d", c, name, n)
+		}
+		c := 0
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				c = len(mf.GetMetric())
+			}
+		}
+		if c != n {
+			t.Errorf("const metrics: %d %s samples, want %d", c, name, n)
+		}
+	}
+}

@@ -36,7 +36,7 @@ func TestStatusPage(t *testing.T) {
 	}
 	r.scrape(t, "/metrics", nil)
 	after := page()
-	for _, want := range []string{"<td>1400000000</td>", "<td>20</td>", "<td>1</td><td>1</td>", "19 / 1", "130004: 1", "&amp;debug=true"} {
+	for _, want := range []string{"<td>1400000000</td>", "<td>20</td>", "<td>1</td><td>1</td>", "19 / 1", "get_official_account_info 130004: 1", "&amp;debug=true"} {
 		if !strings.Contains(after, want) {
 			t.Errorf("page after a scrape lacks %q:\n%s", want, after)
 		}
