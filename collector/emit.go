@@ -140,7 +140,9 @@ func collectAccounts(ch chan<- prometheus.Metric, a *app, r *appResult) {
 func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
 	name, id := a.cfg.Name, a.sdkappid
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, float64(boolInt(r.ok)), id, name)
-	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
+	if r != notYet { // no fetch has ended: there is no duration to tell
+		ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
+	}
 	ch <- prometheus.MustNewConstMetric(invalidDesc, prometheus.CounterValue, float64(a.counters.invalid.Load()), id, name)
 	ch <- prometheus.MustNewConstMetric(missingDesc, prometheus.CounterValue, float64(a.counters.missing.Load()), id, name)
 	ch <- prometheus.MustNewConstMetric(rateLimitDesc, prometheus.GaugeValue, a.cfg.RateLimit, id, name)
