@@ -41,7 +41,7 @@ build() {
   # No -trimpath: the compiled packages then serve the chart test's build
   # too (tools/helm compiles the same k8s.io packages).
   (cd "$root/$dir" && "$GO" build -tags "$tags" -o "$bin/" \
-    -ldflags "-X $v.Version=$rel -X $v.Revision=$want -X $v.Branch=release-$rel -X $v.BuildUser=tencentchat_exporter-tools" \
+    -ldflags "-s -w -X $v.Version=$rel -X $v.Revision=$want -X $v.Branch=release-$rel -X $v.BuildUser=tencentchat_exporter-tools" \
     "$@")
   echo "tools: built $name in $(( $(date +%s) - start )) s"
 }
