@@ -122,6 +122,10 @@ func countLines(body, prefix string) int {
 
 func TestDemo(t *testing.T) {
 	p := start(t, "--demo")
+	testutil.WaitFor(t, 10*time.Second, "for the demo's first background refresh", func() bool {
+		status, _ := p.get(t, "/-/ready")
+		return status == http.StatusOK
+	})
 	// The first scrape starts the app statistics' refresh and does not
 	// wait for it: a later scrape serves them.
 	var status int
@@ -407,6 +411,12 @@ func logKeys(t *testing.T, format, line string) []string {
 // named is a form, not a link.
 func TestLandingPageLinks(t *testing.T) {
 	p := start(t, "--demo")
+	// /-/ready answers 503 until the demo app's first background refresh
+	// has ended, as it should; the links are followed after that.
+	testutil.WaitFor(t, 10*time.Second, "for /-/ready", func() bool {
+		status, _ := p.get(t, "/-/ready")
+		return status == http.StatusOK
+	})
 	status, page := p.get(t, "/")
 	if status != 200 {
 		t.Fatalf("/: %d", status)

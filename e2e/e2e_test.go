@@ -432,7 +432,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// And the demo, which the dashboard must show data for too.
 	demoAddr := testutil.FreeAddr(t)
-	startProc(t, "http://"+demoAddr+"/-/healthy", bin, "--demo", "--web.listen-address="+demoAddr)
+	startProc(t, "http://"+demoAddr+"/-/ready", bin, "--demo", "--web.listen-address="+demoAddr)
 
 	// Prometheus with the README's scrape configs and the mixin's rules,
 	// their for: durations cut to seconds.
