@@ -541,7 +541,7 @@ func TestHangUpWithJoiner(t *testing.T) {
 // fetch that needs about 2 s; a 30 s scrape that comes while it runs does
 // not join a fetch that ends before its own deadline: it starts its own and
 // gets every account, as it would alone. The short one leaves at its
-// deadline with what had arrived. (Until 0.4 the long scrape joined and
+// deadline with what had arrived. (In 0.1.0 the long scrape joined and
 // extended the short one's fetch.)
 func TestLongScrapeStartsItsOwnFetch(t *testing.T) {
 	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1; a.Timeout = 10 * time.Second })
