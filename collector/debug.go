@@ -108,17 +108,8 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Dur
 func (r *appResult) batchAnswered(i int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for j, end := range r.batchEnd {
-		if i < end {
-			for _, c := range r.calls {
-				if c.batch == j && c.Reason == tencentchat.ReasonNone && c.Code == 0 {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	return false
+	b, _ := slices.BinarySearch(r.batchEnd, i+1)
+	return b < len(r.batchOK) && r.batchOK[b]
 }
 
 // writeAttempt writes one call's line.

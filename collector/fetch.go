@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ type appResult struct {
 	mu        sync.Mutex
 	ok        bool   // every call answered with ErrorCode 0; final once done
 	batchDone []bool // which batches' accounts are final
+	batchOK   []bool // which batches got an answer with ErrorCode 0
 	calls     []call // every HTTP call, for the debug probe and the status page
 }
 
@@ -42,7 +44,7 @@ func accountUp(r *tencentchat.Result) bool {
 
 func newResult(a *app) *appResult {
 	r := &appResult{accounts: make([]tencentchat.Result, len(a.cfg.Accounts)), at: time.Now(), ok: true,
-		batchEnd: make([]int, len(a.batches)), batchDone: make([]bool, len(a.batches))}
+		batchEnd: make([]int, len(a.batches)), batchDone: make([]bool, len(a.batches)), batchOK: make([]bool, len(a.batches))}
 	end := 0
 	for i, b := range a.batches {
 		end += b.Len()
@@ -78,6 +80,7 @@ func (r *appResult) partial(took time.Duration) *appResult {
 		lo = r.batchEnd[i]
 	}
 	out.calls = append(out.calls, r.calls...)
+	out.batchEnd, out.batchOK = r.batchEnd, slices.Clone(r.batchOK)
 	return out
 }
 
@@ -262,7 +265,7 @@ func (e *Exporter) fetch(ctx context.Context, a *app, res *appResult, pace *rate
 	)
 	finish := func(i int, ok bool) {
 		res.mu.Lock()
-		res.batchDone[i] = true
+		res.batchDone[i], res.batchOK[i] = true, ok
 		res.ok = res.ok && ok
 		res.mu.Unlock()
 	}

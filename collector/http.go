@@ -146,7 +146,7 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	if debug {
 		format = expfmt.NewFormat(expfmt.TypeTextPlain)
 	}
-	direct := exposition.NewWriter(io.Discard, format) != nil
+	direct := exposition.Writes(format)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(static...)
 	collectors := make([]*appCollector, len(apps))

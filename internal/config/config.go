@@ -114,7 +114,7 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 	var root yaml.Node
 	defer func() {
 		if err != nil {
-			err = redactSecrets(err, secretsIn(&root, filepath.Dir(file)))
+			err = redactSecrets(err, secretsIn(&root, filepath.Dir(file), read))
 		}
 	}()
 	fail := func(format string, args ...any) (*Config, []string, error) {

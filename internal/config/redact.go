@@ -42,8 +42,9 @@ func Quote(v string) string {
 const minSecret = 8
 
 // secretsIn returns every secret key the configuration names, inline or
-// in a readable secret_key_file, whether or not the rest is valid.
-func secretsIn(root *yaml.Node, dir string) []string {
+// in a readable secret_key_file (read as the load reads it: from its
+// snapshot), whether or not the rest is valid.
+func secretsIn(root *yaml.Node, dir string, read readFunc) []string {
 	doc := root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
@@ -64,7 +65,7 @@ func secretsIn(root *yaml.Node, dir string) []string {
 			out = append(out, n.Value)
 		}
 		if n := findKey(app, "secret_key_file"); n != nil && n.Value != "" {
-			if raw, err := readLimited(resolvePath(dir, n.Value), maxSecretFile); err == nil {
+			if raw, err := read(resolvePath(dir, n.Value), maxSecretFile); err == nil {
 				if key := strings.TrimSpace(string(raw)); len(key) >= minSecret {
 					out = append(out, key)
 				}

@@ -29,23 +29,25 @@ type Writer struct {
 	err error
 }
 
-// NewWriter returns a Writer for format, or nil when format is not one it
-// writes: text 0.0.4 or 1.0.0 (this package writes only names and label
-// names that need no quoting, where both are the same), OpenMetrics 1.0.0
-// or 0.0.1.
-func NewWriter(out io.Writer, format expfmt.Format) *Writer {
-	w := &Writer{out: out, buf: make([]byte, 0, flushAt+4<<10)}
+// Writes tells whether a Writer writes format: text 0.0.4 or 1.0.0 (this
+// package writes only names and label names that need no quoting, where
+// both are the same), OpenMetrics 1.0.0 or 0.0.1.
+func Writes(format expfmt.Format) bool {
 	switch format.FormatType() {
 	case expfmt.TypeTextPlain:
+		return true
 	case expfmt.TypeOpenMetrics:
-		if strings.Contains(string(format), "version="+expfmt.OpenMetricsVersion_2_0_0) {
-			return nil
-		}
-		w.om = true
-	default:
+		return !strings.Contains(string(format), "version="+expfmt.OpenMetricsVersion_2_0_0)
+	}
+	return false
+}
+
+// NewWriter returns a Writer for format, or nil when it does not Write it.
+func NewWriter(out io.Writer, format expfmt.Format) *Writer {
+	if !Writes(format) {
 		return nil
 	}
-	return w
+	return &Writer{out: out, buf: make([]byte, 0, flushAt+4<<10), om: format.FormatType() == expfmt.TypeOpenMetrics}
 }
 
 // Gauge starts a family of gauges: its HELP and TYPE lines. name must be a
