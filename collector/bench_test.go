@@ -16,6 +16,7 @@ import (
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -95,15 +96,20 @@ func BenchmarkEmit(b *testing.B) {
 }
 
 func benchApp(n int) *app {
-	a := &app{cfg: appConfig("bench", testApp, "http://unused", n), sdkappid: strconv.Itoa(testApp), counters: newCounters(log.NewNopLogger(), strconv.Itoa(testApp), "bench")}
+	c := newCounters(log.NewNopLogger(), strconv.Itoa(testApp), "bench")
+	src, err := source.New(appConfig("bench", testApp, "http://unused", n), source.Options{HTTPClient: http.DefaultClient, Tally: c, Logger: log.NewNopLogger()})
+	if err != nil {
+		panic(err)
+	}
+	a := &app{App: src, counters: c}
 	a.labels = newEscapedLabels(a)
 	return a
 }
 
-func fakeResult(n int) *appResult {
-	res := &appResult{ok: true, accounts: make([]tencentchat.Result, n), duration: time.Second}
-	for i := range res.accounts {
-		res.accounts[i] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{
+func fakeResult(n int) *source.Result {
+	res := &source.Result{OK: true, Accounts: make([]tencentchat.Result, n), Duration: time.Second}
+	for i := range res.Accounts {
+		res.Accounts[i] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{
 			ErrorCode: tencentchat.OptInt{Set: true}, Name: fmt.Sprintf("Sim News %05d", i), OwnerAccount: "owner001",
 			CreateTime:    tencentchat.OptInt{V: 1696577604, Set: true},
 			LastMsgTime:   tencentchat.OptInt{V: 1699501664, Set: true},
@@ -127,8 +133,8 @@ func (p prebuilt) Collect(ch chan<- prometheus.Metric) {
 // constRegistry is a registry of a result's account series (and with
 // withApp the app's own) as ready const metrics, built once: what the
 // straightforward client_golang exporter gathers.
-func constRegistry(a *app, res *appResult, withApp bool) *prometheus.Registry {
-	ch := make(chan prometheus.Metric, 5*len(res.accounts)+200)
+func constRegistry(a *app, res *source.Result, withApp bool) *prometheus.Registry {
+	ch := make(chan prometheus.Metric, 5*len(res.Accounts)+200)
 	collectAccounts(ch, a, res)
 	if withApp {
 		emitApp(ch, a, res)

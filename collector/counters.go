@@ -23,8 +23,6 @@ type counters struct {
 	invalid atomic.Uint64
 	missing atomic.Uint64 // accounts an answer with ErrorCode 0 left out
 
-	missingLogged rate.Sometimes
-
 	// duration is every call's duration by api; limiterWait the time calls
 	// waited for the app's rate limiter. Both are the API budget's.
 	duration    *prometheus.HistogramVec
@@ -32,18 +30,6 @@ type counters struct {
 
 	logger       log.Logger // with the app's labels
 	unknownCodes rate.Sometimes
-
-	last atomic.Pointer[lastFetch] // for the status page; nil until a fetch ended
-}
-
-// lastFetch is the outcome of an app's most recent fetch: a summary, so
-// the page does not keep every account of a result alive.
-type lastFetch struct {
-	at               time.Time
-	took             time.Duration
-	up               bool
-	calls            int
-	accountsUp, down int
 }
 
 // apiCounters are the counts of one API's calls.
@@ -99,7 +85,6 @@ func codeSlot(code int) (int, bool) {
 
 func newCounters(logger log.Logger, sdkappid, name string) *counters {
 	c := &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute},
-		missingLogged: rate.Sometimes{First: 1, Interval: time.Minute},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: durationName, Help: durationHelp, Buckets: durationBuckets,
 			ConstLabels: prometheus.Labels{"sdkappid": sdkappid, "app_name": name},
@@ -111,9 +96,17 @@ func newCounters(logger log.Logger, sdkappid, name string) *counters {
 	return c
 }
 
-// addCode counts a non-zero ErrorCode of an API; one not documented is
+// Code counts a non-zero ErrorCode of an API; one not documented is
 // counted as "other" and logged with its number, at most once a minute per
 // app.
+func (c *counters) Code(apiName string, code int) { c.addCode(apiIndex(apiName), code) }
+
+// Invalid counts a value that could not be used.
+func (c *counters) Invalid() { c.invalid.Add(1) }
+
+// Missing counts an account an answer with ErrorCode 0 left out.
+func (c *counters) Missing() { c.missing.Add(1) }
+
 func (c *counters) addCode(api, code int) {
 	i, known := codeSlot(code)
 	c.api[api].codes[i].Add(1)
@@ -124,11 +117,11 @@ func (c *counters) addCode(api, code int) {
 	}
 }
 
-// observe counts a call the client reports: the call, its request-level
+// Attempt counts a call the client reports: the call, its request-level
 // code and its failure reason. A call the caller cut short (a hang-up, a
 // shutdown) has reason "canceled", which is not the API's failure and is
 // not counted as one.
-func (c *counters) observe(a tencentchat.Attempt) {
+func (c *counters) Attempt(a tencentchat.Attempt) {
 	api := apiIndex(a.API)
 	c.api[api].requests.Add(1)
 	c.duration.WithLabelValues(a.API).Observe(a.Duration.Seconds())

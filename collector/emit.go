@@ -7,8 +7,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
+
+// app is one configured app, ready to scrape: its source, and what the
+// collector keeps of it.
+type app struct {
+	*source.App
+	counters *counters // carried over a reload, as the source's statistics
+	labels   *escapedLabels
+}
 
 // appCollector is one scrape of one app, bound to the scrape's context so
 // its deadline reaches every API call. It describes nothing: a registry
@@ -18,27 +27,27 @@ import (
 // asked for a format only client_golang writes (protobuf), where Collect
 // sends them too.
 type appCollector struct {
-	e      *Exporter
+	now    func() time.Time // the statistics' clock
 	ctx    context.Context
 	a      *app
 	direct bool // the accounts are written by writeAccounts
 
-	res *appResult // set by Collect
-	src source
+	res    *source.Result // set by Collect
+	origin source.Origin
 }
 
 func (c *appCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *appCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
-	if a.cfg.AppStatistics {
-		c.e.refreshStatsIfDue(a)
+	if a.Cfg.AppStatistics {
+		a.RefreshStatsIfDue(c.now())
 	}
-	c.res, c.src = c.e.result(c.ctx, a)
+	c.res, c.origin = a.Result(c.ctx)
 	if !c.direct {
 		collectAccounts(ch, a, c.res)
 	}
-	if a.cfg.AppStatistics {
+	if a.Cfg.AppStatistics {
 		emitStats(ch, a)
 	}
 	emitApp(ch, a, c.res)
@@ -54,10 +63,10 @@ type escapedLabels struct {
 }
 
 func newEscapedLabels(a *app) *escapedLabels {
-	l := &escapedLabels{end: make([]int, len(a.cfg.Accounts)),
-		sdkappid: exposition.AppendLabel(nil, "sdkappid", a.sdkappid)}
-	appName := append(exposition.AppendLabel(nil, "app_name", a.cfg.Name), ',')
-	for i, id := range a.cfg.Accounts {
+	l := &escapedLabels{end: make([]int, len(a.Cfg.Accounts)),
+		sdkappid: exposition.AppendLabel(nil, "sdkappid", a.SDKAppID)}
+	appName := append(exposition.AppendLabel(nil, "app_name", a.Cfg.Name), ',')
+	for i, id := range a.Cfg.Accounts {
 		l.buf = append(exposition.AppendLabel(l.buf, "account", id), ',')
 		l.buf = append(l.buf, appName...)
 		l.end[i] = len(l.buf)
@@ -96,9 +105,9 @@ func writeAccounts(w *exposition.Writer, cs []*appCollector) {
 	for _, f := range accountFamilies {
 		w.Gauge(f.name, f.help)
 		for _, c := range cs {
-			for i := range c.res.accounts {
-				r := &c.res.accounts[i]
-				if v := f.value(&r.Info); accountUp(r) && served(v, f.zeroIsNever) {
+			for i := range c.res.Accounts {
+				r := &c.res.Accounts[i]
+				if v := f.value(&r.Info); source.AccountUp(r) && served(v, f.zeroIsNever) {
 					mid = exposition.AppendLabel(mid[:0], "name", r.Info.Name)
 					mid = append(exposition.AppendLabel(append(mid, ','), "owner_account", r.Info.OwnerAccount), ',')
 					w.Sample(f.name, float64(v.V), c.a.labels.account(i), mid, c.a.labels.sdkappid)
@@ -108,15 +117,15 @@ func writeAccounts(w *exposition.Writer, cs []*appCollector) {
 	}
 	w.Gauge(accountUpName, accountUpHelp)
 	for _, c := range cs {
-		for i := range c.res.accounts {
-			w.Sample(accountUpName, float64(boolInt(accountUp(&c.res.accounts[i]))), c.a.labels.account(i), c.a.labels.sdkappid)
+		for i := range c.res.Accounts {
+			w.Sample(accountUpName, float64(boolInt(source.AccountUp(&c.res.Accounts[i]))), c.a.labels.account(i), c.a.labels.sdkappid)
 		}
 	}
 }
 
 // collectAccounts sends the accounts' series as const metrics, for the
 // formats writeAccounts does not write.
-func collectAccounts(ch chan<- prometheus.Metric, a *app, r *appResult) {
+func collectAccounts(ch chan<- prometheus.Metric, a *app, r *source.Result) {
 	send := func(desc *prometheus.Desc, v float64, labels ...string) {
 		m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 		if err != nil {
@@ -124,39 +133,39 @@ func collectAccounts(ch chan<- prometheus.Metric, a *app, r *appResult) {
 		}
 		ch <- m
 	}
-	for i := range r.accounts {
-		acct, id := &r.accounts[i], a.cfg.Accounts[i]
-		up := accountUp(acct)
+	for i := range r.Accounts {
+		acct, id := &r.Accounts[i], a.Cfg.Accounts[i]
+		up := source.AccountUp(acct)
 		for _, f := range accountFamilies {
 			if v := f.value(&acct.Info); up && served(v, f.zeroIsNever) {
-				send(f.desc, float64(v.V), a.sdkappid, a.cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
+				send(f.desc, float64(v.V), a.SDKAppID, a.Cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
 			}
 		}
-		send(accountUpDesc, float64(boolInt(up)), a.sdkappid, a.cfg.Name, id)
+		send(accountUpDesc, float64(boolInt(up)), a.SDKAppID, a.Cfg.Name, id)
 	}
 }
 
 // emitApp sends the app's own series, once all its accounts are done.
-func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
-	name, id := a.cfg.Name, a.sdkappid
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, float64(boolInt(r.ok)), id, name)
-	if r != notYet { // no fetch has ended: there is no duration to tell
-		ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
+func emitApp(ch chan<- prometheus.Metric, a *app, r *source.Result) {
+	name, id := a.Cfg.Name, a.SDKAppID
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, float64(boolInt(r.OK)), id, name)
+	if r != source.NotYet { // no fetch has ended: there is no duration to tell
+		ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, r.Duration.Seconds(), id, name)
 	}
 	ch <- prometheus.MustNewConstMetric(invalidDesc, prometheus.CounterValue, float64(a.counters.invalid.Load()), id, name)
 	ch <- prometheus.MustNewConstMetric(missingDesc, prometheus.CounterValue, float64(a.counters.missing.Load()), id, name)
-	ch <- prometheus.MustNewConstMetric(rateLimitDesc, prometheus.GaugeValue, a.cfg.RateLimit, id, name)
+	ch <- prometheus.MustNewConstMetric(rateLimitDesc, prometheus.GaugeValue, a.Cfg.RateLimit, id, name)
 	ch <- prometheus.MustNewConstMetric(limiterWaitDesc, prometheus.CounterValue, time.Duration(a.counters.limiterWait.Load()).Seconds(), id, name)
 	a.counters.duration.Collect(ch)
-	if a.cfg.RefreshInterval > 0 {
-		ch <- prometheus.MustNewConstMetric(refreshIntervalDesc, prometheus.GaugeValue, a.cfg.RefreshInterval.Seconds(), id, name)
-		if r != notYet {
-			ch <- prometheus.MustNewConstMetric(refreshTimeDesc, prometheus.GaugeValue, float64(r.at.Add(r.duration).UnixNano())/1e9, id, name)
-			ch <- prometheus.MustNewConstMetric(refreshDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), id, name)
+	if a.Cfg.RefreshInterval > 0 {
+		ch <- prometheus.MustNewConstMetric(refreshIntervalDesc, prometheus.GaugeValue, a.Cfg.RefreshInterval.Seconds(), id, name)
+		if r != source.NotYet {
+			ch <- prometheus.MustNewConstMetric(refreshTimeDesc, prometheus.GaugeValue, float64(r.At.Add(r.Duration).UnixNano())/1e9, id, name)
+			ch <- prometheus.MustNewConstMetric(refreshDurationDesc, prometheus.GaugeValue, r.Duration.Seconds(), id, name)
 		}
 	}
 	for api, apiName := range apis {
-		if api == apiAppInfo && !a.cfg.AppStatistics {
+		if api == apiAppInfo && !a.Cfg.AppStatistics {
 			continue
 		}
 		c := &a.counters.api[api]
@@ -168,6 +177,28 @@ func emitApp(ch chan<- prometheus.Metric, a *app, r *appResult) {
 			ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.CounterValue, float64(c.failures[i].Load()), id, name, apiName, string(reason))
 		}
 	}
+}
+
+// emitStats sends an app's statistics, if it has any yet.
+func emitStats(ch chan<- prometheus.Metric, a *app) {
+	day, refreshed := a.Stats()
+	id, name := a.SDKAppID, a.Cfg.Name
+	ch <- prometheus.MustNewConstMetric(statsIntervalDesc, prometheus.GaugeValue, a.Cfg.AppStatisticsInterval.Seconds(), id, name)
+	if day == nil {
+		return
+	}
+	for _, m := range statsMetrics {
+		v, ok := day.Values[m.field]
+		switch {
+		case !ok:
+		case m.chatType != "":
+			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, v, id, name, m.chatType)
+		default:
+			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, v, id, name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(statsDayDesc, prometheus.GaugeValue, float64(day.Start.Unix()), id, name)
+	ch <- prometheus.MustNewConstMetric(statsRefreshDesc, prometheus.GaugeValue, float64(refreshed.Unix()), id, name)
 }
 
 func boolInt(b bool) int {

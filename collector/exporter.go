@@ -1,33 +1,30 @@
 // Package collector turns the configured apps into Prometheus metrics and
-// serves /metrics and /probe.
+// serves /metrics and /probe; internal/source holds the apps' data.
 //
 // A scrape is one straight line. The handler (http.go) takes the scrape's
 // window and slot (internal/scrape) and builds a registry for the request
 // with one collector per app (emit.go), which Registry.Gather runs
-// concurrently. Each app's collector gets the app's result (fetch.go: the
-// last background refresh with refresh_interval, else a fetch in flight
-// that it joins or a fetch it starts, which calls the tencentchat client
-// per batch), and sends the app's own series, the last good app statistics
-// (stats.go, refreshed apart from scrapes, never waited for) and the app's
-// counters (counters.go). The handler writes the accounts' series straight
-// from the results (emit.go, internal/exposition), then what was gathered;
-// the debug probe renders the same scrape's story before its metrics
-// (debug.go).
+// concurrently. Each app's collector gets the app's result from its source
+// (the last background refresh with refresh_interval, else a fetch in
+// flight that it joins or one it starts, which calls the tencentchat client
+// per batch) and sends the app's own series, the last good app statistics
+// (refreshed apart from scrapes, never waited for) and the app's counters
+// (counters.go, which the source tells of every call). The handler writes
+// the accounts' series straight from the results (emit.go,
+// internal/exposition), then what was gathered; the debug probe renders the
+// same scrape's story before its metrics (debug.go).
 //
 // Every series is born in metrics.go's descriptors. The files read in
-// this order, each using the ones before it: metrics (descriptors),
-// counters (an app's counts), exporter (a configuration's apps, reloads),
-// fetch (an app's result: shared fetches and background refreshes), stats
-// (getappinfo), emit (series from a result), debug and status (what a
-// person reads), http (the handlers, the only entry points). The app type
-// in exporter.go holds the state fetch.go, stats.go and emit.go keep.
+// this order, each using only the ones before it: metrics (descriptors),
+// counters (an app's counts), emit (an app and its series), exporter (a
+// configuration's apps, reloads), debug and status (what a person reads),
+// http (the handlers, the only entry points).
 package collector
 
 import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,21 +34,14 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
-	"golang.org/x/time/rate"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
 // minIdleConns is the idle pool a small configuration gets.
 const minIdleConns = 32
-
-// Fields are the only fields the exporter asks for (ResponseFilter): the
-// ones it exports, so the answer stays small.
-func Fields() []tencentchat.Field {
-	return []tencentchat.Field{tencentchat.FieldName, tencentchat.FieldOwnerAccount,
-		tencentchat.FieldCreateTime, tencentchat.FieldLastMsgTime, tencentchat.FieldSubscriberNum}
-}
 
 // Exporter holds the apps of the current configuration and their counters.
 // It is safe for concurrent use: scrapes see one configuration whole, never
@@ -79,18 +69,6 @@ type state struct {
 	byName     map[string]*app
 	bySDKAppID map[string]*app
 	stop       context.CancelFunc
-}
-
-// app is one configured app, ready to scrape.
-type app struct {
-	cfg      config.App
-	sdkappid string // label value
-	client   *tencentchat.Client
-	batches  []*tencentchat.Batch
-	labels   *escapedLabels
-	counters *counters // carried over a reload, as stats
-	stats    *appStats
-	share    share
 }
 
 // New returns an Exporter with no apps; give it some with ApplyConfig.
@@ -136,12 +114,16 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		}
 		next.apps = append(next.apps, a)
 		next.byName[ac.Name] = a
-		next.bySDKAppID[a.sdkappid] = a
+		next.bySDKAppID[a.SDKAppID] = a
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	next.stop = stop
 	old.stop()
-	e.startRefreshes(ctx, next.apps)
+	srcs := make([]*source.App, len(next.apps))
+	for i, a := range next.apps {
+		srcs[i] = a.App
+	}
+	source.StartRefreshes(ctx, srcs)
 	e.state.Store(next)
 	e.reloadOK.Set(1)
 	e.reloadTime.Set(float64(time.Now().Unix()))
@@ -149,45 +131,24 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 }
 
 func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
-	a := &app{cfg: ac, sdkappid: strconv.FormatUint(ac.SDKAppID, 10)}
-	if prev := old.byName[ac.Name]; prev != nil && prev.cfg.SDKAppID == ac.SDKAppID {
-		a.counters, a.stats = prev.counters, prev.stats
-		if ac.RefreshInterval > 0 && slices.Equal(prev.cfg.Accounts, ac.Accounts) && prev.cfg.BatchSize == ac.BatchSize {
-			// The same accounts in the same batches: the last refresh
-			// still fits, and serves until the next.
-			a.share.latest.Store(prev.share.latest.Load())
-		}
+	a := &app{}
+	prev := old.byName[ac.Name]
+	if prev != nil && prev.Cfg.SDKAppID == ac.SDKAppID {
+		a.counters = prev.counters
 	} else {
-		a.stats = &appStats{}
-		a.counters = newCounters(log.With(e.logger, "app", ac.Name, "sdkappid", a.sdkappid), a.sdkappid, ac.Name)
+		id := strconv.FormatUint(ac.SDKAppID, 10)
+		a.counters = newCounters(log.With(e.logger, "app", ac.Name, "sdkappid", id), id, ac.Name)
 	}
-	var limiter *rate.Limiter
-	if ac.RateLimit > 0 {
-		limiter = rate.NewLimiter(rate.Limit(ac.RateLimit), 1)
+	o := source.Options{HTTPClient: e.http, Tally: a.counters, Logger: e.logger, StatsFields: statsFields}
+	if prev != nil {
+		o.Prev = prev.App
 	}
-	client, err := tencentchat.New(tencentchat.Options{
-		BaseURL:    ac.BaseURL(),
-		SDKAppID:   ac.SDKAppID,
-		Identifier: ac.Identifier,
-		SecretKey:  string(ac.SecretKey),
-		Timeout:    ac.Timeout,
-		Retries:    ac.Retries,
-		UserSigTTL: ac.UserSigTTL,
-		Limiter:    limiter,
-		HTTPClient: e.http,
-	})
+	src, err := source.New(ac, o)
 	if err != nil {
 		return nil, err
 	}
-	a.client = client
+	a.App = src
 	a.labels = newEscapedLabels(a)
-	for i := 0; i < len(ac.Accounts); i += ac.BatchSize {
-		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], Fields())
-		if err != nil {
-			return nil, err
-		}
-		a.batches = append(a.batches, b)
-	}
 	return a, nil
 }
 
@@ -222,31 +183,11 @@ func (e *Exporter) target(t string) *app {
 	return s.bySDKAppID[t]
 }
 
-// startRefreshes starts the background refresh of every app with
-// refresh_interval, their first refreshes spread over a tenth of the
-// shortest interval (at most 10 s) rather than all at once. An app whose
-// last refresh was carried over a reload waits for its next turn.
-func (e *Exporter) startRefreshes(ctx context.Context, apps []*app) {
-	var bg []*app
-	for _, a := range apps {
-		if a.cfg.RefreshInterval > 0 {
-			bg = append(bg, a)
-		}
-	}
-	for i, a := range bg {
-		first := min(a.cfg.RefreshInterval/10, 10*time.Second) * time.Duration(i) / time.Duration(len(bg))
-		if last := a.share.latest.Load(); last != nil {
-			first = max(first, a.cfg.RefreshInterval-time.Since(last.at))
-		}
-		go e.refreshLoop(ctx, a, first)
-	}
-}
-
 // Ready tells whether every app with refresh_interval has ended its first
 // background refresh (successful or not), so a scrape has data to serve.
 func (e *Exporter) Ready() bool {
 	for _, a := range e.state.Load().apps {
-		if a.cfg.RefreshInterval > 0 && a.share.latest.Load() == nil {
+		if !a.Ready() {
 			return false
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
@@ -23,27 +24,27 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 	hostile := []string{"plain", `quote " in`, `back\slash`, "new\nline", "nul\x00byte", "bad\xffutf8\xc3",
 		strings.Repeat("长", 100<<10/3), "", `\"\n`, "tab\there", "emoji 😀"}
 	a := benchApp(len(hostile))
-	a.cfg.Name = `app "name" \ with` + "\nnewline"
+	a.Cfg.Name = `app "name" \ with` + "\nnewline"
 	a.labels = newEscapedLabels(a)
-	res := &appResult{accounts: make([]tencentchat.Result, len(hostile)+2)}
-	a.cfg.Accounts = append(a.cfg.Accounts, "@TOA#_down", "@TOA#_own_code")
+	res := &source.Result{Accounts: make([]tencentchat.Result, len(hostile)+2)}
+	a.Cfg.Accounts = append(a.Cfg.Accounts, "@TOA#_down", "@TOA#_own_code")
 	a.labels = newEscapedLabels(a)
 	values := []int64{0, 1, 1699501664, 7, 123456789012345, 42, 3, 1000000, 99, 5, 2}
 	for i, name := range hostile {
-		res.accounts[i] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{Set: true},
+		res.Accounts[i] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{Set: true},
 			Name: name, OwnerAccount: hostile[len(hostile)-1-i],
 			SubscriberNum: tencentchat.OptInt{V: values[i], Set: true},
 			LastMsgTime:   tencentchat.OptInt{V: values[(i+3)%len(values)], Set: i%4 != 0},
 			CreateTime:    tencentchat.OptInt{V: 1696577604, Set: i%5 != 0}}}
 	}
-	res.accounts[len(hostile)+1] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{V: 130004, Set: true}}}
+	res.Accounts[len(hostile)+1] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{V: 130004, Set: true}}}
 	direct := &appCollector{a: a, res: res, direct: true}
 
 	// What client_golang is given: the same values, made valid UTF-8 as
 	// the writer makes them; the raw ones it refuses.
-	valid := &appResult{accounts: slices.Clone(res.accounts)}
-	for i := range valid.accounts {
-		info := &valid.accounts[i].Info
+	valid := &source.Result{Accounts: slices.Clone(res.Accounts)}
+	for i := range valid.Accounts {
+		info := &valid.Accounts[i].Info
 		info.Name, info.OwnerAccount = strings.ToValidUTF8(info.Name, "\uFFFD"), strings.ToValidUTF8(info.OwnerAccount, "\uFFFD")
 	}
 	for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain),
@@ -114,7 +115,7 @@ func familyLines(text string) map[string][]string {
 func TestZeroTimesLeftOut(t *testing.T) {
 	a := benchApp(1)
 	zero := tencentchat.OptInt{V: 0, Set: true}
-	res := &appResult{accounts: []tencentchat.Result{{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: zero,
+	res := &source.Result{Accounts: []tencentchat.Result{{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: zero,
 		SubscriberNum: zero, CreateTime: zero, LastMsgTime: zero}}}}
 	var got bytes.Buffer
 	w := exposition.NewWriter(&got, expfmt.NewFormat(expfmt.TypeTextPlain))

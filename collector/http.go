@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -108,12 +106,12 @@ func (e *Exporter) SDHandler() http.Handler {
 		}
 		groups := []group{}
 		for _, a := range e.state.Load().apps {
-			l := map[string]string{"__param_target": a.cfg.Name, "__metrics_path__": "/probe",
-				"app_name": a.cfg.Name, "sdkappid": a.sdkappid}
-			if a.cfg.Endpoint != "" {
-				l["endpoint_host"] = endpointHost(a.cfg)
+			l := map[string]string{"__param_target": a.Cfg.Name, "__metrics_path__": "/probe",
+				"app_name": a.Cfg.Name, "sdkappid": a.SDKAppID}
+			if a.Cfg.Endpoint != "" {
+				l["endpoint_host"] = a.Cfg.Host()
 			} else {
-				l["region"] = a.cfg.Region
+				l["region"] = a.Cfg.Region
 			}
 			groups = append(groups, group{Targets: []string{r.Host}, Labels: l})
 		}
@@ -151,7 +149,7 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	reg.MustRegister(static...)
 	collectors := make([]*appCollector, len(apps))
 	for i, a := range apps {
-		collectors[i] = &appCollector{e: e, ctx: win.Ctx, a: a, direct: direct}
+		collectors[i] = &appCollector{now: e.now, ctx: win.Ctx, a: a, direct: direct}
 		reg.MustRegister(collectors[i])
 	}
 	mfs, gatherErr := reg.Gather()
@@ -162,7 +160,7 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 		return
 	}
 	if gatherErr != nil {
-		promLogger{e.logger}.Println("error gathering metrics:", gatherErr)
+		level.Error(e.logger).Log("msg", "gathering metrics", "err", gatherErr)
 	}
 	contentType := format
 	if debug {
@@ -200,12 +198,4 @@ func encode(out io.Writer, format expfmt.Format, mfs []*dto.MetricFamily, cs []*
 		return c.Close()
 	}
 	return nil
-}
-
-type promLogger struct{ l log.Logger }
-
-// Println logs promhttp's gathering and encoding errors with their text
-// (a []any value would make logfmt drop the line's err).
-func (p promLogger) Println(v ...any) {
-	level.Error(p.l).Log("msg", "serving metrics", "err", strings.TrimSpace(fmt.Sprintln(v...)))
 }

@@ -114,11 +114,7 @@ func TestHangUpNotCountedAsTimeout(t *testing.T) {
 	// The abandoned fetch winds up in the background; then a healthy scrape
 	// shows its call counted as a request and not as a failure.
 	a := r.exp.state.Load().apps[0]
-	testutil.WaitFor(t, 10*time.Second, "for the abandoned fetch to end", func() bool {
-		a.share.mu.Lock()
-		defer a.share.mu.Unlock()
-		return a.share.current == nil
-	})
+	testutil.WaitFor(t, 10*time.Second, "for the abandoned fetch to end", func() bool { return a.Last() != nil })
 	f := r.scrape(t, "/metrics", nil)
 	if v, _ := f.value("tencentchat_api_requests_total", nil); v != 2 {
 		t.Fatalf("requests_total %v, want 2 (the cut call and the healthy one)", v)
@@ -159,7 +155,7 @@ func TestConnectionsReused(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	for _, a := range e.state.Load().apps {
-		reg.MustRegister(&appCollector{e: e, ctx: context.Background(), a: a})
+		reg.MustRegister(&appCollector{now: e.now, ctx: context.Background(), a: a})
 	}
 	// The first scrape opens one connection per app. A later one opens
 	// none once the transport has put the first's back in its pool, which

@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Every metric the exporter serves is born in this file or in the
 // go/process/version collectors wired in main.go. The account series are
-// written in emit.go, the statistics in stats.go, the reload gauges in
+// written in emit.go, the statistics there too, the reload gauges in
 // exporter.go.
 
 const namespace = "tencentchat"
@@ -124,6 +124,15 @@ var (
 	statsIntervalDesc = prometheus.NewDesc(namespace+"_app_statistics_interval_seconds",
 		"The app's app_statistics_interval: how often its statistics are refreshed.", appLabels, nil)
 )
+
+// statsFields are the getappinfo fields the statistics keep.
+var statsFields = func() []string {
+	out := make([]string, len(statsMetrics))
+	for i, m := range statsMetrics {
+		out[i] = m.field
+	}
+	return out
+}()
 
 func statsDesc(name, help string, labels []string) *prometheus.Desc {
 	return prometheus.NewDesc(namespace+"_app_"+name, help+", from getappinfo for the most recent complete day.", labels, nil)

@@ -164,11 +164,10 @@ func newRigOpts(t *testing.T, accounts int, mod func(*config.App), opts HandlerO
 // a scrape starts one and does not wait for it.
 func (r *rig) waitStats(t *testing.T) {
 	t.Helper()
-	s := r.exp.state.Load().apps[0].stats
+	a := r.exp.state.Load().apps[0]
 	testutil.WaitFor(t, 10*time.Second, "for the statistics refresh", func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return !s.running
+		_, running := a.StatsStory()
+		return !running
 	})
 }
 

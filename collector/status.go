@@ -48,16 +48,16 @@ type statusCode struct {
 func (e *Exporter) WriteStatus(w io.Writer) error {
 	var rows []statusRow
 	for _, a := range e.state.Load().apps {
-		row := statusRow{Name: a.cfg.Name, SDKAppID: a.sdkappid, Accounts: len(a.cfg.Accounts),
-			Probe: "probe?target=" + url.QueryEscape(a.cfg.Name),
-			Debug: "probe?target=" + url.QueryEscape(a.cfg.Name) + "&debug=true"}
-		row.Where = endpointHost(a.cfg)
-		if a.cfg.Endpoint == "" {
-			row.Where = a.cfg.Region + " (" + row.Where + ")"
+		row := statusRow{Name: a.Cfg.Name, SDKAppID: a.SDKAppID, Accounts: len(a.Cfg.Accounts),
+			Probe: "probe?target=" + url.QueryEscape(a.Cfg.Name),
+			Debug: "probe?target=" + url.QueryEscape(a.Cfg.Name) + "&debug=true"}
+		row.Where = a.Cfg.Host()
+		if a.Cfg.Endpoint == "" {
+			row.Where = a.Cfg.Region + " (" + row.Where + ")"
 		}
-		if l := a.counters.last.Load(); l != nil {
-			row.Last = &statusLast{At: l.at.UTC().Format(time.RFC3339), Took: l.took.Round(time.Millisecond).String(),
-				Up: boolInt(l.up), Calls: uint64(l.calls), AccountsUp: l.accountsUp, Down: l.down}
+		if l := a.Last(); l != nil {
+			row.Last = &statusLast{At: l.At.UTC().Format(time.RFC3339), Took: l.Took.Round(time.Millisecond).String(),
+				Up: boolInt(l.Up), Calls: uint64(l.Calls), AccountsUp: l.AccountsUp, Down: l.Down}
 		}
 		for api := range apis {
 			for i, label := range codeLabels {

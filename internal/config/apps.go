@@ -106,6 +106,32 @@ func (a App) BaseURL() string {
 	return "https://" + regionDomains[a.Region]
 }
 
+// Host is the host the app's calls go to.
+func (a App) Host() string {
+	if u, err := url.Parse(a.BaseURL()); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
+// Describe is the app's effective settings for a person to read: the
+// secret as <secret>, the endpoint without user info or query.
+func (a App) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "App %q, SDKAppID %d\n\nSettings:\n", a.Name, a.SDKAppID)
+	fmt.Fprintf(&b, "  identifier: %s\n  secret: %s\n", a.Identifier, a.SecretKey)
+	if a.Endpoint != "" {
+		fmt.Fprintf(&b, "  endpoint: %s\n", RedactURL(a.Endpoint))
+	} else {
+		fmt.Fprintf(&b, "  region: %s (%s)\n", a.Region, a.BaseURL())
+	}
+	batches := (len(a.Accounts) + a.BatchSize - 1) / a.BatchSize
+	fmt.Fprintf(&b, "  accounts: %d, batches: %d of up to %d\n", len(a.Accounts), batches, a.BatchSize)
+	fmt.Fprintf(&b, "  concurrency: %d, timeout: %v, retries: %d, rate_limit: %g/s, usersig_ttl: %v, refresh_interval: %v\n",
+		a.Concurrency, a.Timeout, a.Retries, a.RateLimit, a.UserSigTTL, a.RefreshInterval)
+	return b.String()
+}
+
 // validate checks the settings' values.
 func (s Settings) validate() error {
 	_, known := regionDomains[s.Region]

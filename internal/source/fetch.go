@@ -1,0 +1,145 @@
+package source
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"golang.org/x/time/rate"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+)
+
+// refreshLoop fetches an app with refresh_interval in the background: the
+// first time after first (apps' schedules are spread), then every interval,
+// until ctx ends (the app was reloaded away, or the exporter closes). A
+// refresh must end within its interval, and paces its calls over half of
+// it: at most max(calls / (interval / 2), 1) start per second, never more
+// than rate_limit, a steady trickle of the app's 200 calls per second
+// rather than a burst. Whatever a refresh got, failed batches and all, is
+// what scrapes serve next: nothing older is presented as current.
+func (a *App) refreshLoop(ctx context.Context, first time.Duration) {
+	interval := a.Cfg.RefreshInterval
+	perSecond := max(float64(len(a.batches))/(interval.Seconds()/2), 1)
+	if a.Cfg.RateLimit > 0 {
+		perSecond = min(perSecond, a.Cfg.RateLimit)
+	}
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, interval)
+		res := a.newResult()
+		a.fetch(rctx, res, rate.NewLimiter(rate.Limit(perSecond), 1))
+		cancel()
+		if ctx.Err() != nil {
+			return // cut by a reload or shutdown: not a refresh to serve
+		}
+		a.last.Store(res.summary())
+		a.share.latest.Store(res)
+		t.Reset(max(0, interval-time.Since(start)))
+	}
+}
+
+// fetch queries every batch of the app into res, concurrency at a time,
+// each batch started when pace (if any) allows. A batch that fails, or
+// that the deadline leaves unstarted, keeps its accounts down; the other
+// batches' accounts are still served.
+func (a *App) fetch(ctx context.Context, res *Result, pace *rate.Limiter) {
+	var (
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, a.Cfg.Concurrency)
+	)
+	lo := 0
+	for i, batch := range a.batches {
+		out := res.Accounts[lo:res.batchEnd[i]]
+		lo = res.batchEnd[i]
+		if pace != nil && pace.Wait(ctx) != nil {
+			res.finish(i, false) // the refresh's time is up before this batch's turn
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			res.finish(i, false) // no time left to start this batch: its accounts stay down
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			observe := func(at tencentchat.Attempt) {
+				a.tally.Attempt(at)
+				res.mu.Lock()
+				res.calls = append(res.calls, Call{i, at})
+				res.mu.Unlock()
+			}
+			res.finish(i, a.fetchBatch(ctx, i, batch, out, observe))
+		})
+	}
+	wg.Wait()
+	res.Duration = time.Since(res.At)
+}
+
+// fetchBatch fills out for one batch, judging every account's values, and
+// reports whether the call was answered with ErrorCode 0.
+func (a *App) fetchBatch(ctx context.Context, i int, batch *tencentchat.Batch, out []tencentchat.Result, observe func(tencentchat.Attempt)) bool {
+	other, err := a.client.Fetch(ctx, batch, out, observe)
+	if err != nil {
+		level.Warn(a.logger).Log("msg", "API call failed", "app", a.Cfg.Name, "sdkappid", a.SDKAppID,
+			"batch", i, "accounts", batch.Len(), "err", err)
+		return false
+	}
+	for _, code := range other {
+		a.tally.Code(tencentchat.APIOfficialAccountInfo, code)
+	}
+	var missing []string
+	for j := range out {
+		r := &out[j]
+		switch {
+		case !r.Answered:
+			missing = append(missing, r.ID)
+			a.tally.Missing()
+		case r.Err != nil:
+			a.tally.Invalid()
+			level.Debug(a.logger).Log("msg", "account's item unusable", "app", a.Cfg.Name, "account", r.ID, "err", r.Err)
+		case r.Info.ErrorCode.V != 0:
+			a.tally.Code(tencentchat.APIOfficialAccountInfo, int(r.Info.ErrorCode.V))
+			level.Debug(a.logger).Log("msg", "account error", "app", a.Cfg.Name, "account", r.ID,
+				"code", r.Info.ErrorCode.V, "info", r.Info.ErrorInfo)
+		default:
+			a.plausible(r.ID, "SubscriberNum", &r.Info.SubscriberNum, math.MaxInt64)
+			a.plausible(r.ID, "LastMsgTime", &r.Info.LastMsgTime, maxTimestamp)
+			a.plausible(r.ID, "CreateTime", &r.Info.CreateTime, maxTimestamp)
+		}
+	}
+	if len(missing) > 0 {
+		a.missingLogged.Do(func() {
+			level.Warn(a.logger).Log("msg", "an answer with ErrorCode 0 left accounts out; they are down (logged at most once a minute, counted in tencentchat_api_accounts_missing_total)",
+				"app", a.Cfg.Name, "sdkappid", a.SDKAppID, "batch", i, "missing", len(missing), "first", missing[0])
+		})
+	}
+	return true
+}
+
+// maxTimestamp is 3000-01-01 in Unix seconds: a time beyond it is in
+// milliseconds or broken.
+const maxTimestamp = 32503680000
+
+// plausible unsets v when it lies outside [0, hi] and counts it: a
+// negative count or a time in milliseconds is left out, never exported.
+func (a *App) plausible(account, field string, v *tencentchat.OptInt, hi int64) {
+	if !v.Set || (v.V >= 0 && v.V <= hi) {
+		return
+	}
+	a.tally.Invalid()
+	level.Debug(a.logger).Log("msg", "implausible value left out", "app", a.Cfg.Name, "account", account, "field", field, "value", v.V)
+	*v = tencentchat.OptInt{}
+}

@@ -1,0 +1,157 @@
+// Package source is a configured app as a source of data: its accounts,
+// fetched in batches through the tencentchat client, shared among the
+// scrapes that overlap or refreshed in the background (share.go, fetch.go),
+// and its statistics from getappinfo, refreshed apart from scrapes
+// (stats.go). It keeps the last results and tells its Tally what every
+// call saw; it knows nothing of Prometheus: the collector package turns
+// what it holds into metrics.
+package source
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"golang.org/x/time/rate"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+)
+
+// Tally is told what an app's calls saw, as they happen: the collector's
+// counters.
+type Tally interface {
+	// Attempt is every HTTP call, retries included.
+	Attempt(tencentchat.Attempt)
+	// Code is a non-zero ErrorCode beyond a call's own: an account's, or
+	// one an answer carried for no requested account.
+	Code(api string, code int)
+	// Invalid is a value that could not be used.
+	Invalid()
+	// Missing is an account that an answer with ErrorCode 0 left out.
+	Missing()
+}
+
+// App is one configured app as a data source. Build it with New; it is
+// safe for concurrent use.
+type App struct {
+	Cfg      config.App
+	SDKAppID string // the label value
+
+	client  *tencentchat.Client
+	batches []*tencentchat.Batch
+	tally   Tally
+	logger  log.Logger
+
+	missingLogged *rate.Sometimes
+	share         share
+	stats         *stats                   // carried over a reload, as last
+	last          *atomic.Pointer[Summary] // nil until a fetch ended
+	statsFields   []string
+}
+
+// Options are what New needs beside the app's configuration.
+type Options struct {
+	HTTPClient  *http.Client // shared by the apps' clients
+	Tally       Tally
+	Logger      log.Logger
+	StatsFields []string // the getappinfo fields the statistics keep
+	// Prev is the app of this name in the configuration replaced, if any:
+	// with the same SDKAppID, its statistics and last summary carry over,
+	// and with the same accounts and batches its last background refresh
+	// too, which serves until the next.
+	Prev *App
+}
+
+// Fields are the only fields the exporter asks for (ResponseFilter): the
+// ones it exports, so the answer stays small.
+func Fields() []tencentchat.Field {
+	return []tencentchat.Field{tencentchat.FieldName, tencentchat.FieldOwnerAccount,
+		tencentchat.FieldCreateTime, tencentchat.FieldLastMsgTime, tencentchat.FieldSubscriberNum}
+}
+
+// New builds an app's client and batches.
+func New(ac config.App, o Options) (*App, error) {
+	a := &App{Cfg: ac, SDKAppID: strconv.FormatUint(ac.SDKAppID, 10), tally: o.Tally, logger: o.Logger,
+		statsFields: o.StatsFields}
+	if p := o.Prev; p != nil && p.Cfg.SDKAppID == ac.SDKAppID {
+		a.stats, a.last, a.missingLogged = p.stats, p.last, p.missingLogged
+		if ac.RefreshInterval > 0 && slices.Equal(p.Cfg.Accounts, ac.Accounts) && p.Cfg.BatchSize == ac.BatchSize {
+			a.share.latest.Store(p.share.latest.Load())
+		}
+	} else {
+		a.stats, a.last = &stats{}, new(atomic.Pointer[Summary])
+		a.missingLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
+	}
+	var limiter *rate.Limiter
+	if ac.RateLimit > 0 {
+		limiter = rate.NewLimiter(rate.Limit(ac.RateLimit), 1)
+	}
+	client, err := tencentchat.New(tencentchat.Options{
+		BaseURL:    ac.BaseURL(),
+		SDKAppID:   ac.SDKAppID,
+		Identifier: ac.Identifier,
+		SecretKey:  string(ac.SecretKey),
+		Timeout:    ac.Timeout,
+		Retries:    ac.Retries,
+		UserSigTTL: ac.UserSigTTL,
+		Limiter:    limiter,
+		HTTPClient: o.HTTPClient,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.client = client
+	for i := 0; i < len(ac.Accounts); i += ac.BatchSize {
+		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], Fields())
+		if err != nil {
+			return nil, err
+		}
+		a.batches = append(a.batches, b)
+	}
+	return a, nil
+}
+
+// Summary is the outcome of an app's most recent fetch, for the status
+// page: counts, so the page does not keep every account of a result alive.
+type Summary struct {
+	At               time.Time
+	Took             time.Duration
+	Up               bool
+	Calls            int
+	AccountsUp, Down int
+}
+
+// Last is the summary of the app's most recent fetch; nil before one ended.
+func (a *App) Last() *Summary { return a.last.Load() }
+
+// StartRefreshes starts the background refresh of every app with
+// refresh_interval until ctx ends, their first refreshes spread over a
+// tenth of the shortest interval (at most 10 s) rather than all at once.
+// An app whose last refresh was carried over a reload waits for its next
+// turn.
+func StartRefreshes(ctx context.Context, apps []*App) {
+	var bg []*App
+	for _, a := range apps {
+		if a.Cfg.RefreshInterval > 0 {
+			bg = append(bg, a)
+		}
+	}
+	for i, a := range bg {
+		first := min(a.Cfg.RefreshInterval/10, 10*time.Second) * time.Duration(i) / time.Duration(len(bg))
+		if last := a.share.latest.Load(); last != nil {
+			first = max(first, a.Cfg.RefreshInterval-time.Since(last.At))
+		}
+		go a.refreshLoop(ctx, first)
+	}
+}
+
+// Ready tells whether the app has data to serve: it is fetched on scrape,
+// or its first background refresh has ended (successful or not).
+func (a *App) Ready() bool {
+	return a.Cfg.RefreshInterval == 0 || a.share.latest.Load() != nil
+}
