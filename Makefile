@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild image-test lint tools test test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild image-test lint tools test test-unit test-tools test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -37,7 +37,12 @@ fmt-check:
 # cache. PROMETHEUS_BIN, PROMTOOL_BIN and ALERTMANAGER_BIN may name
 # binaries of the pinned versions instead.
 tools:
-	@GO=$(GO) ./tools/build.sh
+	@GO=$(GO) TOOLS_GCFLAGS='$(TOOLS_GCFLAGS)' ./tools/build.sh
+
+# The tools are compiled without optimisation: they serve tests, and the
+# compiler does a third less work. The chart test compiles with the same
+# flags, so it reuses the packages the Prometheus build compiled.
+TOOLS_GCFLAGS ?= all=-N -l
 
 # Builds the Dockerfile with podman (offline, from local stand-ins of its
 # base images) and runs the image as the README does.
@@ -54,18 +59,31 @@ lint:
 	fi
 	.tools/bin/golangci-lint run ./...
 	cd tools/dashboard && ../../.tools/bin/golangci-lint run ./...
-	cd tools/helm && ../../.tools/bin/golangci-lint run ./...
+	cd tools/prometheus && ../../.tools/bin/golangci-lint run ./...
 
 # mixin/alerts.yml from its template and the thresholds in mixin/config.yml.
 mixin:
 	$(GO) run ./tools/mixin
 
-# The test command of the README and of CI: every package, the end-to-end
-# suite (build tag e2e) included.
-test: tools fmt-check vet
-	$(GO) test -race -count=1 -tags e2e ./...
+# The test command of the README and of CI: every package, then the
+# end-to-end suite (build tag e2e). Two lanes run at once: the tools build
+# and then the chart test, beside vet and the unit tests, which wait on
+# timeouts and servers more than they compute; from a cold build cache that
+# saves minutes.
+test: fmt-check
+	@$(MAKE) --no-print-directory -j2 -Oline test-unit test-tools
+	$(GO) test -race -count=1 -tags e2e ./e2e
+
+# vet and the unit tests: every package but the end-to-end suite, and the
+# dashboard's test; Go alone.
+test-unit: vet
+	$(GO) test -race -count=1 ./...
 	cd tools/dashboard && $(GO) test -count=1 ./...
-	cd tools/helm && $(GO) test -count=1 ./...
+
+# The tools, then the chart test, which reuses the packages the Prometheus
+# build compiled (same module, same flags).
+test-tools: tools
+	cd tools/prometheus && $(GO) test -count=1 -gcflags='$(TOOLS_GCFLAGS)' ./chart
 
 # make test three times in a row with every core kept busy: the tests must
 # not depend on an idle machine.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the end-to-end suite and the rule and chart tests
 # run, into .tools/bin, when they are missing or of another version:
-# Prometheus 3 (prometheus, promtool; pinned in tools/prometheus/go.mod),
-# Alertmanager (tools/alertmanager/go.mod) and helm (tools/helm/go.mod). Each is a module of its own,
-# so the exporter's go.mod does not carry their dependency trees.
+# Prometheus 3 (prometheus, promtool; pinned in tools/prometheus/go.mod) and
+# Alertmanager (tools/alertmanager/go.mod). Each is a module of its own, so
+# the exporter's go.mod does not carry their dependency trees. The chart
+# test runs helm's lint and render packages as a library (tools/helm).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
@@ -38,9 +39,10 @@ build() {
   echo "tools: the first build compiles it: from an empty Go build cache on two cores about 4.5 minutes for Prometheus (without its cloud discovery plugins), 1 for Alertmanager, 2.5 for helm."
   local start v=github.com/prometheus/common/version
   start=$(date +%s)
-  # No -trimpath: the compiled packages then serve the chart test's build
-  # too (tools/helm compiles the same k8s.io packages).
-  (cd "$root/$dir" && "$GO" build -tags "$tags" -o "$bin/" \
+  # No -trimpath, and the gcflags the chart test is compiled with: the
+  # compiled packages then serve its build too (tools/prometheus/chart
+  # compiles the same k8s.io packages).
+  (cd "$root/$dir" && "$GO" build -tags "$tags" -gcflags "${TOOLS_GCFLAGS:-}" -o "$bin/" \
     -ldflags "-s -w -X $v.Version=$rel -X $v.Revision=$want -X $v.Branch=release-$rel -X $v.BuildUser=tencentchat_exporter-tools" \
     "$@")
   echo "tools: built $name in $(( $(date +%s) - start )) s"
@@ -51,7 +53,7 @@ prometheus_release() {
   local minor=${1#v0.}; minor=${minor%%.*}
   echo "$((minor / 100)).$((minor % 100)).${1##*.}"
 }
-# Alertmanager's and helm's module versions are their releases.
+# Alertmanager's module versions are its releases.
 alertmanager_release() { echo "${1#v}"; }
 
 # remove_all_sd leaves out the service-discovery plugins (AWS, Azure, GCE,
@@ -76,4 +78,3 @@ else
   build Alertmanager tools/alertmanager github.com/prometheus/alertmanager alertmanager_release "" \
     github.com/prometheus/alertmanager/cmd/alertmanager
 fi
-build Helm tools/helm helm.sh/helm/v3 alertmanager_release "" helm.sh/helm/v3/cmd/helm
