@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild image-test lint tools test test-unit test-tools test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild image-test lint tools test test-unit test-chart test-e2e test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -65,25 +65,27 @@ lint:
 mixin:
 	$(GO) run ./tools/mixin
 
-# The test command of the README and of CI: every package, then the
-# end-to-end suite (build tag e2e). Two lanes run at once: the tools build
-# and then the chart test, beside vet and the unit tests, which wait on
-# timeouts and servers more than they compute; from a cold build cache that
-# saves minutes.
+# The test command of the README and of CI: every package, the end-to-end
+# suite (build tag e2e), and the dashboard and chart tests, in lanes that
+# run at once: the tools build while vet and the unit tests run (they wait
+# on timeouts and servers more than they compute), then the chart test and
+# the end-to-end suite. From a cold build cache that saves minutes.
 test: fmt-check
-	@$(MAKE) --no-print-directory -j2 -Oline test-unit test-tools
-	$(GO) test -race -count=1 -tags e2e ./e2e
+	@$(MAKE) --no-print-directory -j3 test-unit test-chart test-e2e
 
 # vet and the unit tests: every package but the end-to-end suite, and the
 # dashboard's test; Go alone.
 test-unit: vet
 	$(GO) test -race -count=1 ./...
-	cd tools/dashboard && $(GO) test -count=1 ./...
+	cd tools/dashboard && $(GO) test -race -count=1 ./...
 
-# The tools, then the chart test, which reuses the packages the Prometheus
-# build compiled (same module, same flags).
-test-tools: tools
+# The chart test reuses the packages the Prometheus build compiled (one
+# module, the same flags); it runs no goroutine of its own, so no -race.
+test-chart: tools
 	cd tools/prometheus && $(GO) test -count=1 -gcflags='$(TOOLS_GCFLAGS)' ./chart
+
+test-e2e: tools
+	$(GO) test -race -count=1 -tags e2e ./e2e
 
 # make test three times in a row with every core kept busy: the tests must
 # not depend on an idle machine.

@@ -89,6 +89,7 @@ func pinned(t *testing.T, tool string) string {
 }
 
 func TestRules(t *testing.T) {
+	t.Parallel() // each starts its own processes on free ports: they wait side by side
 	promtool := need(t, "promtool")
 	for _, args := range [][]string{
 		{"check", "rules", "../mixin/alerts.yml"},
@@ -395,6 +396,7 @@ func hashmod(s string, mod uint64) uint64 {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel() // each starts its own processes on free ports: they wait side by side
 	prometheus := need(t, "prometheus")
 	dir := t.TempDir()
 
@@ -750,6 +752,7 @@ func TestEndToEnd(t *testing.T) {
 // sees one refresh's calls per interval, however many scrapes there are,
 // and both servers have every app's accounts with the same values.
 func TestBackgroundModeTwoPrometheus(t *testing.T) {
+	t.Parallel() // each starts its own processes on free ports: they wait side by side
 	prometheus := need(t, "prometheus")
 	dir := t.TempDir()
 	sim := simulator.New()

@@ -14,7 +14,7 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
-	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
@@ -41,7 +41,7 @@ func strictErr(err error) error {
 //
 //nolint:staticcheck // The mixin's dashboard is Grafana's classic JSON model, which v1 types describe.
 func decode(raw []byte) (*dashboard.Dashboard, error) {
-	plugins.RegisterDefaultPlugins()
+	registerPlugins()
 	var d dashboard.Dashboard //nolint:staticcheck // as above
 	if err := strictErr(d.UnmarshalJSONStrict(raw)); err != nil {
 		return nil, err
@@ -103,6 +103,19 @@ func decode(raw []byte) (*dashboard.Dashboard, error) {
 		d.Annotations.List = append(d.Annotations.List, q)
 	}
 	return &d, nil
+}
+
+// registerPlugins registers with the SDK's runtime the panel and query
+// plugins the dashboard uses, as plugins.RegisterDefaultPlugins does for
+// all of Grafana's: that would compile some forty plugin packages for
+// nothing, and a panel of another type fails panelOptions anyway.
+func registerPlugins() {
+	rt := cog.NewRuntime()
+	for _, v := range []variants.PanelcfgConfig{bargauge.VariantConfig(), stat.VariantConfig(),
+		table.VariantConfig(), timeseries.VariantConfig()} {
+		rt.RegisterPanelcfgVariant(v)
+	}
+	rt.RegisterDataqueryVariant(prometheus.VariantConfig())
 }
 
 // strictDecoder is a plugin type the SDK can decode strictly.
