@@ -31,11 +31,11 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
-# The pinned Prometheus 3, Alertmanager and helm (tools/*/go.mod) that the end-to-end
-# suite and the rule and chart tests run, built into .tools/bin when missing
-# or of another version: about 8 minutes on two cores from an empty build
-# cache. PROMETHEUS_BIN, PROMTOOL_BIN and ALERTMANAGER_BIN may name
-# binaries of the pinned versions instead.
+# The pinned Prometheus 3 and Alertmanager (tools/*/go.mod) that the
+# end-to-end suite and the rule tests run, built into .tools/bin when
+# missing or of another version: about 5.5 minutes on two cores from an
+# empty build cache. PROMETHEUS_BIN, PROMTOOL_BIN and ALERTMANAGER_BIN may
+# name binaries of the pinned versions instead.
 tools:
 	@GO=$(GO) TOOLS_GCFLAGS='$(TOOLS_GCFLAGS)' ./tools/build.sh
 

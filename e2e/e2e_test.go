@@ -823,9 +823,24 @@ func TestBackgroundModeTwoPrometheus(t *testing.T) {
 		}
 		return n
 	}
-	start, before := time.Now(), calls()
-	time.Sleep(2*interval + interval/2)
-	window, made := time.Since(start), calls()-before
+	// A refresh's calls are paced over a few seconds: the window opens and
+	// closes between two refreshes, once no call has come for 3 s, so it
+	// never cuts one in half.
+	quiet := func() int64 {
+		last, since := calls(), time.Now()
+		for time.Since(since) < 3*time.Second {
+			time.Sleep(100 * time.Millisecond)
+			if n := calls(); n != last {
+				last, since = n, time.Now()
+			}
+		}
+		return last
+	}
+	before := quiet()
+	start := time.Now()
+	time.Sleep(2 * interval)
+	made := quiet() - before
+	window := time.Since(start)
 	// Two servers scraping two targets every second made some 100
 	// scrapes in the window; fetching on scrape would have cost 4 calls
 	// each. Refreshes cost 4 calls each, one per interval.

@@ -36,7 +36,7 @@ build() {
     return
   fi
   echo "tools: building $name $rel ($want) into .tools/bin from $dir."
-  echo "tools: the first build compiles it: from an empty Go build cache on two cores about 4.5 minutes for Prometheus (without its cloud discovery plugins), 1 for Alertmanager, 2.5 for helm."
+  echo "tools: $name's first build compiles it, unoptimised: from an empty Go build cache on two cores about 4 minutes for Prometheus (without its cloud discovery plugins), 1.5 for Alertmanager; longer beside other work."
   local start v=github.com/prometheus/common/version
   start=$(date +%s)
   # No -trimpath, and the gcflags the chart test is compiled with: the
@@ -63,9 +63,8 @@ alertmanager_release() { echo "${1#v}"; }
 # PROMETHEUS_BIN and PROMTOOL_BIN, or ALERTMANAGER_BIN, name binaries a
 # user already has; the end-to-end suite checks that they are the pinned
 # version.
-echo "tools: Prometheus, Alertmanager and helm of the pinned versions into .tools/bin (built when missing: about 8 minutes on two cores from an empty Go build cache, 40 s with a warm one)"
-# One after the other: built at once they took longer (9 minutes for
-# Prometheus alone, against 8 for all three in turn).
+echo "tools: Prometheus and Alertmanager of the pinned versions into .tools/bin (built when missing: about 5.5 minutes on two cores from an empty Go build cache, 40 s with a warm one)"
+# One after the other: built at once they took longer.
 if [ -n "${PROMETHEUS_BIN:-}" ] && [ -n "${PROMTOOL_BIN:-}" ]; then
   echo "tools: using PROMETHEUS_BIN=$PROMETHEUS_BIN and PROMTOOL_BIN=$PROMTOOL_BIN"
 else
