@@ -4,7 +4,8 @@
 # Prometheus 3 (prometheus, promtool; pinned in tools/prometheus/go.mod) and
 # Alertmanager (tools/alertmanager/go.mod). Each is a module of its own, so
 # the exporter's go.mod does not carry their dependency trees. The chart
-# test runs helm's lint and render packages as a library (tools/helm).
+# test runs helm's lint and render packages as a library
+# (tools/prometheus/chart).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
