@@ -50,7 +50,7 @@ type App struct {
 	missingLogged *rate.Sometimes
 	share         share
 	stats         *stats                   // carried over a reload, as last
-	last          *atomic.Pointer[Summary] // nil until a fetch ended
+	last          *atomic.Pointer[Summary] // holds nil until a fetch ended
 	statsFields   []string
 }
 

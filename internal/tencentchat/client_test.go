@@ -433,7 +433,10 @@ func TestErrorInfoCleaned(t *testing.T) {
 		b, _ := json.Marshal(echo)
 		fmt.Fprintf(w, `{"ErrorCode":70009,"ErrorInfo":%s}`, b)
 	})
-	c = newTestClient(t, base, nil)
+	// A 2 MB answer under -race on a busy machine (make test builds the
+	// tools beside the unit tests) may take over a second: the cleaning is
+	// under test here, not the timeout.
+	c = newTestClient(t, base, func(o *Options) { o.Timeout = 30 * time.Second })
 	_, err := getInfo(c, context.Background(), []string{"@TOA#_a"}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Code != 70009 {
@@ -815,7 +818,8 @@ func TestDecodeErrorsBounded(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, base := captureServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) })
-			c := newTestClient(t, base, func(o *Options) { o.Retries = 0 })
+			// 30 s: a timeout on a busy machine would leave the decoder untested.
+			c := newTestClient(t, base, func(o *Options) { o.Retries, o.Timeout = 0, 30*time.Second })
 			ans, err := getInfo(c, context.Background(), []string{"@TOA#_a"}, nil)
 			var msg string
 			switch {
