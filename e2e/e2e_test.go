@@ -663,7 +663,9 @@ func TestEndToEnd(t *testing.T) {
 		if alertActive(sel) {
 			t.Fatal("drop alert active before the drop")
 		}
-		if others := prom.query(`ALERTS{alertname="TencentChatOfficialAccountSubscribersDropping"}`); len(others) != 0 {
+		// The demo's accounts drop sharply now and then by design; the
+		// simulator's data behind the replicas stands still.
+		if others := prom.query(`ALERTS{alertname="TencentChatOfficialAccountSubscribersDropping",job!="demo"}`); len(others) != 0 {
 			t.Fatalf("drop alert active with still data: %v", others)
 		}
 		simApps["prod"].Update(victim.ID, func(a *simulator.Account) { a.Subscribers /= 10 })
