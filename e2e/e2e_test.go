@@ -88,6 +88,45 @@ func pinned(t *testing.T, tool string) string {
 	return fmt.Sprintf("%d.%d.%s", minor/100, minor%100, m[3])
 }
 
+// TestMain gives the suite one directory for the exporter it builds.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tencentchat-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// binDir holds the exporter the suite builds; set once by TestMain.
+var binDir string
+
+// buildExporter builds the exporter once for the tests that run at once,
+// with -race: the end-to-end runs then also check the real binary for data
+// races, and make test's unit tests compile the same packages with -race
+// beside it, so this build finds them in the build cache.
+var buildExporter = sync.OnceValues(func() (string, []byte) {
+	bin := filepath.Join(binDir, "tencentchat_exporter")
+	out, err := exec.Command("go", "build", "-race", "-o", bin, "..").CombinedOutput()
+	if err != nil {
+		return "", append([]byte(err.Error()+"\n"), out...)
+	}
+	return bin, nil
+})
+
+// exporter returns the path of the exporter built from this tree.
+func exporter(t *testing.T) string {
+	t.Helper()
+	bin, out := buildExporter()
+	if bin == "" {
+		t.Fatalf("build: %s", out)
+	}
+	return bin
+}
+
 func TestRules(t *testing.T) {
 	t.Parallel() // each starts its own processes on free ports: they wait side by side
 	promtool := need(t, "promtool")
@@ -115,8 +154,12 @@ func startProc(t *testing.T, ready string, name string, args ...string) *exec.Cm
 		cmd.Process.Kill()
 		cmd.Wait()
 		logFile.Close()
+		b, _ := os.ReadFile(logFile.Name())
+		// The exporter runs built with -race; a race it met is only in its log.
+		if i := strings.Index(string(b), "WARNING: DATA RACE"); i >= 0 {
+			t.Errorf("%s met a data race:\n%s", filepath.Base(name), b[i:min(len(b), i+6000)])
+		}
 		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
 			t.Logf("%s log:\n%s", filepath.Base(name), tail(string(b), 3000))
 		}
 	})
@@ -411,10 +454,7 @@ func TestEndToEnd(t *testing.T) {
 	defer sim.Close()
 
 	// Two exporter replicas sharing one configuration.
-	bin := filepath.Join(dir, "tencentchat_exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := exporter(t)
 	os.WriteFile(filepath.Join(dir, "key"), []byte(key), 0o600)
 	var cfg strings.Builder
 	cfg.WriteString("defaults:\n  timeout: 2s\n  app_statistics: true\napps:\n")
@@ -780,10 +820,7 @@ func TestBackgroundModeTwoPrometheus(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "key"), []byte(key), 0o600)
 	os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg.String()), 0o600)
-	bin := filepath.Join(dir, "tencentchat_exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := exporter(t)
 	addr := testutil.FreeAddr(t)
 	startProc(t, "http://"+addr+"/-/ready", bin, "--config.file="+filepath.Join(dir, "config.yml"), "--web.listen-address="+addr)
 
