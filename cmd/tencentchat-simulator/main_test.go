@@ -22,7 +22,11 @@ import (
 func TestCommand(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "tencentchat-simulator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	// -race: the command is checked for data races too, and the build reuses
+	// the race-compiled packages of this test instead of compiling the
+	// standard library once more beside the exporter's build in TestMain of
+	// the root package, which make test runs at the same time.
+	if out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	const key = "simulator-command-test-key-77aa"
