@@ -89,11 +89,17 @@ test: fmt-check
 	  $(MAKE) --no-print-directory -j4 test-unit test-chart test-dashboard test-e2e && \
 	  echo "test: passed; compiling took $$((t1 - t0)) s, the tests $$(($$(date +%s) - t1)) s"
 
+# The exporter as the tests build it (plain go build): the root package's
+# TestMain and the end-to-end suite both build it as the tests start, and
+# two go commands compiling the same packages at once each compile them.
 test-build: tools vet
+	$(GO) build -o /dev/null .
 
 # Every package but the end-to-end suite; Go alone. make vet vets them.
+# -parallel 4: the tests marked parallel wait on timers and servers, and
+# go test would otherwise run only as many at once as there are cores.
 test-unit:
-	$(GO) test -race -vet=off -count=1 ./...
+	$(GO) test -race -vet=off -count=1 -parallel 4 ./...
 
 # The Grafana dashboard's queries and panels (tools/dashboard, a module of
 # its own).
@@ -109,7 +115,7 @@ test-chart:
 	cd tools/prometheus && $(GO) test -vet=off -count=1 $(TOOLS_BUILDFLAGS) ./chart
 
 test-e2e: tools
-	$(GO) test -race -vet=off -count=1 -tags e2e ./e2e
+	$(GO) test -race -vet=off -count=1 -parallel 4 -tags e2e ./e2e
 
 # make test three times in a row with every core kept busy: the tests must
 # not depend on an idle machine.

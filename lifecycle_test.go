@@ -456,6 +456,7 @@ func TestEndpointCredentialsNotEchoed(t *testing.T) {
 // read are cut off at their scrape timeout, so they cannot hold the
 // exporter's memory or connections.
 func TestSlowReadersReleased(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	_, p, _, _ := startOnSim(t, 5000)
 	var conns []net.Conn
 	for range 5 {
@@ -594,6 +595,7 @@ func procStatus(t *testing.T, pid int, field string) int64 {
 // up a rotated key, the way Kubernetes swaps ConfigMaps and Secrets: by
 // replacing a symlink.
 func TestAutoReload(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	sim := simulator.New()
 	defer sim.Close()
 	const oldKey, newKey = "auto-reload-old-key-1234", "auto-reload-new-key-5678"
@@ -662,6 +664,7 @@ func TestAutoReload(t *testing.T) {
 // key file appears, the watcher notices (it watches the files of the
 // refused configuration too) and loads it, without a SIGHUP.
 func TestAutoReloadWaitsForAMissingKey(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	sim := simulator.New()
 	defer sim.Close()
 	sim.AddApp(simulator.AppConfig{SDKAppID: 1400000000, Identifier: "administrator", SecretKey: key, Accounts: 3})

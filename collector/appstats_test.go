@@ -73,6 +73,7 @@ func TestAppStatisticsValues(t *testing.T) {
 // called once per interval; a failed refresh keeps the last good values
 // and is retried after a backoff, not at every scrape.
 func TestAppStatisticsOncePerInterval(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := statsRig(t, false)
 	clock := time.Now()
 	var mu sync.Mutex

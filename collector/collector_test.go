@@ -235,6 +235,7 @@ func TestUnknownCodeCounted(t *testing.T) {
 // timeout at 1.5 s and the offset 0.5 s the scrape answers after about 1 s,
 // everything marked failed, nothing invented.
 func TestDeadlineFromHeader(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 60, func(a *config.App) { a.Timeout = 10 * time.Second; a.Concurrency = 1 })
 	base := testutil.Measure(2, func() { r.scrape(t, "/metrics", nil) })
 	r.simApp.SetFaults(simulator.Faults{Latency: 3 * time.Second})
@@ -458,6 +459,7 @@ func TestConcurrentScrapesShareOneFetch(t *testing.T) {
 // TestJoinerHonoursItsDeadline: a scrape that joins a slow fetch gives up at
 // its own deadline, reporting the app as failed rather than running late.
 func TestJoinerHonoursItsDeadline(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 10, func(a *config.App) { a.Timeout = 10 * time.Second })
 	base := testutil.Measure(2, func() { r.scrape(t, "/metrics", nil) })
 	callsBefore := r.simApp.Stats().Calls
@@ -486,6 +488,8 @@ func TestJoinerHonoursItsDeadline(t *testing.T) {
 // calls in a second, and N accounts take about N/50/R seconds: never less,
 // and no more than the same scrape without a limit takes on top.
 func TestRateLimit(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
+
 	const rateLimit, accounts = 10, 1000 // 20 calls: about 2 s
 	unlimited := newRig(t, accounts, func(a *config.App) { a.RateLimit = 0; a.Concurrency = 8 })
 	base := testutil.Measure(2, func() { unlimited.scrape(t, "/metrics", nil) })
@@ -544,6 +548,7 @@ func TestHangUpWithJoiner(t *testing.T) {
 // deadline with what had arrived. (In 0.1.0 the long scrape joined and
 // extended the short one's fetch.)
 func TestLongScrapeStartsItsOwnFetch(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1; a.Timeout = 10 * time.Second })
 	r.simApp.SetFaults(simulator.Faults{Latency: 700 * time.Millisecond})
 	short := r.goScrape("/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
@@ -570,6 +575,7 @@ func TestLongScrapeStartsItsOwnFetch(t *testing.T) {
 // second a moment later, both get the whole result of one fetch, every
 // time.
 func TestEqualDeadlinesShareWhole(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 100, func(a *config.App) { a.Concurrency = 1 })
 	r.simApp.SetFaults(simulator.Faults{Latency: 150 * time.Millisecond})
 	header := map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"}

@@ -19,6 +19,7 @@ import (
 // that the scrape answers before the deadline, reports exactly what failed,
 // invents nothing, and is whole again on the next healthy scrape.
 func TestFaults(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	rates := func(k simulator.FaultKind) simulator.Faults {
 		return simulator.Faults{Rates: map[simulator.FaultKind]float64{k: 1}}
 	}

@@ -51,6 +51,7 @@ func TestMethods(t *testing.T) {
 // short scrape answer 503 within its own deadline and a patient one wait
 // for the slot and succeed.
 func TestMaxRequests(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := newRigOpts(t, 5, nil, HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Limit: scrape.NewLimit(1)})
 	r.simApp.SetFaults(simulator.Faults{Latency: time.Second})
 	holder := r.goScrape("/metrics", map[string]string{scrape.TimeoutHeader: "5"})

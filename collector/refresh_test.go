@@ -22,6 +22,7 @@ import (
 // API (which now takes 5 s a call), with every account and the time of the
 // refresh they come from.
 func TestBackgroundRefresh(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 120, func(a *config.App) { a.RefreshInterval = time.Hour })
 	r.simApp.SetFaults(simulator.Faults{Latency: 500 * time.Millisecond})
 	if status, body := r.get(t, "/-/ready", nil); status != http.StatusServiceUnavailable {
@@ -93,6 +94,7 @@ func TestFailedRefreshServedAsFailed(t *testing.T) {
 // instead of a burst. Arrival times are checked against the spacing, with
 // slack from the round trip of a call measured in the same test.
 func TestRefreshPaced(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	cases := []struct {
 		name      string
 		interval  time.Duration

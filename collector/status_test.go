@@ -53,6 +53,7 @@ func TestStatusPage(t *testing.T) {
 // settings (secret hidden), each call, the accounts with their own codes,
 // and the metrics; its counters move as a normal scrape's.
 func TestDebugProbe(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	cases := []struct {
 		name   string
 		mod    func(*config.App)
@@ -135,6 +136,7 @@ func TestAccountsLeftOutAreCounted(t *testing.T) {
 // the debug probe says it joined and lists that fetch's calls; served from
 // a background refresh it says so, and never calls the calls its own.
 func TestDebugProbeSaysWhereItsResultCameFrom(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1 })
 	r.simApp.SetFaults(simulator.Faults{Latency: 300 * time.Millisecond})
 	first := r.goScrape("/metrics", map[string]string{scrape.TimeoutHeader: "10"})
