@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild image-test lint tools test test-build test-unit test-collector test-packages test-chart test-dashboard test-e2e test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild image-test lint tools test test-build test-unit test-chart test-dashboard test-e2e test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -81,13 +81,12 @@ mixin:
 # CPU caches: Prometheus' build beside vet's took 24% more CPU-seconds). So
 # test-build first compiles the tools and then the race-enabled packages
 # (vet reads what it compiles), each on every core. The tests then run in
-# five lanes at once (the unit tests are two): they wait on timers, servers
-# and processes more than they compute, and the chart's and the dashboard's
-# compiling fits in those waits (in a cold run, compiling those in
-# test-build too took longer).
+# four lanes at once: they wait on timers, servers and processes more than
+# they compute, and the chart's and the dashboard's compiling fits in those
+# waits (in a cold run, compiling those in test-build too took longer).
 test: fmt-check
 	@t0=$$(date +%s); $(MAKE) --no-print-directory test-build && t1=$$(date +%s) && \
-	  $(MAKE) --no-print-directory -j5 test-unit test-chart test-dashboard test-e2e && \
+	  $(MAKE) --no-print-directory -j4 test-unit test-chart test-dashboard test-e2e && \
 	  echo "test: passed; compiling took $$((t1 - t0)) s, the tests $$(($$(date +%s) - t1)) s"
 
 # The exporter as the tests build it (plain go build): the root package's
@@ -99,15 +98,8 @@ test-build: tools vet
 # Every package but the end-to-end suite; Go alone. make vet vets them.
 # -parallel 4: the tests marked parallel wait on timers and servers, and
 # go test would otherwise run only as many at once as there are cores.
-# The collector package, the longest, runs in a go command of its own, so
-# it starts as soon as its own test binary is linked.
-test-unit: test-collector test-packages
-
-test-collector:
-	$(GO) test -race -vet=off -count=1 -parallel 4 ./collector
-
-test-packages:
-	$(GO) test -race -vet=off -count=1 -parallel 4 $$($(GO) list ./... | grep -v '/collector$$')
+test-unit:
+	$(GO) test -race -vet=off -count=1 -parallel 4 ./...
 
 # The Grafana dashboard's queries and panels (tools/dashboard, a module of
 # its own).
