@@ -79,11 +79,12 @@ mixin:
 # Compiling is CPU-bound, and on two cores two builds at once took longer
 # than the same two one after the other (they evict each other from the
 # CPU caches: Prometheus' build beside vet's took 24% more CPU-seconds). So
-# test-build first compiles the tools and then the race-enabled packages
-# (vet reads what it compiles), each on every core. The tests then run in
-# four lanes at once: they wait on timers, servers and processes more than
-# they compute, and the chart's and the dashboard's compiling fits in those
-# waits (in a cold run, compiling those in test-build too took longer).
+# test-build first compiles the tools, then the race-enabled packages (vet
+# reads what it compiles), then the exporter, each on every core. The tests
+# then run in four lanes at once: they wait on timers, servers and processes
+# more than they compute, and the chart's and the dashboard's compiling fits
+# in those waits (in a cold run, compiling those in test-build too took
+# longer).
 test: fmt-check
 	@t0=$$(date +%s); $(MAKE) --no-print-directory test-build && t1=$$(date +%s) && \
 	  $(MAKE) --no-print-directory -j4 test-unit test-chart test-dashboard test-e2e && \

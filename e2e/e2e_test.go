@@ -584,9 +584,9 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("app statistics match the simulator", func(t *testing.T) {
 		// The first refresh may have been cut by a scrape's 1 s timeout on
 		// a busy machine; it is retried after a short backoff. And a scrape
-		// of the race-built exporter that misses its 1 s timeout on a busy
-		// machine leaves every series stale until the next one, so the
-		// values are compared until they match, for a minute at most.
+		// that misses its 1 s timeout on a busy machine leaves every series
+		// stale until the next one, so the values are compared until they
+		// match, for a minute at most.
 		var mismatches []string
 		compare := func() bool {
 			mismatches = nil
