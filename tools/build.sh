@@ -13,6 +13,7 @@ GO=${GO:-go}
 mkdir -p "$bin"
 
 # build NAME MODULE_DIR MODULE_PATH RELEASE_VERSION_FUNC TAGS PACKAGE...
+# With $overlay set, go build reads it as an -overlay file.
 build() {
   local name=$1 dir=$2 module=$3 release=$4 tags=$5; shift 5
   local want
@@ -37,17 +38,64 @@ build() {
     return
   fi
   echo "tools: building $name $rel ($want) into .tools/bin from $dir."
-  echo "tools: $name's first build compiles it, unoptimised: from an empty Go build cache on two cores about 3.5 minutes for Prometheus (without its cloud discovery plugins), then half a minute for Alertmanager, which shares most of its packages; longer beside other work."
+  echo "tools: $name's first build compiles it, unoptimised: from an empty Go build cache on two cores about 3 minutes for Prometheus (without its cloud discovery plugins), then half a minute for Alertmanager, which shares most of its packages; longer beside other work."
   local start v=github.com/prometheus/common/version
   start=$(date +%s)
   # No -trimpath, the gcflags the chart test is compiled with, and the
   # standard library compiled as a plain go build compiles it (std=): the
   # compiled packages then serve the chart test's build (the same k8s.io
   # packages) and the tests' builds of the exporter.
-  (cd "$root/$dir" && "$GO" build -tags "$tags" -gcflags "${TOOLS_GCFLAGS:-}" -gcflags std= -o "$bin/" \
+  (cd "$root/$dir" && "$GO" build -tags "$tags" ${overlay:+-overlay "$overlay"} -gcflags "${TOOLS_GCFLAGS:-}" -gcflags std= -o "$bin/" \
     -ldflags "-s -w -X $v.Version=$rel -X $v.Revision=$want -X $v.Branch=release-$rel -X $v.BuildUser=tencentchat_exporter-tools" \
     "$@")
   echo "tools: built $name in $(( $(date +%s) - start )) s"
+}
+
+# promtool_overlay writes an -overlay file for go build that leaves out the
+# one Kubernetes discovery import remove_all_sd does not: promtool's
+# cmd/promtool/main.go imports discovery/kubernetes unconditionally, for a
+# TLS check of kubernetes_sd_configs in `promtool check config`. That import
+# alone is client-go's whole clientset, about 300 packages of which nothing
+# else here compiles 146 (about 45 CPU-seconds from a cold cache). Without it
+# promtool knows the discovery mechanisms the remove_all_sd Prometheus beside
+# it knows; the checks the tests run (check rules, test rules, check
+# metrics) are promtool's own code, unchanged.
+#
+# go build may not overlay files of the module cache, so the overlay lays
+# cmd/promtool's files out as a package of the tools module that exists
+# only in the overlay, tools/prometheus/promtool: the release's files, and
+# its main.go without those lines. Prints the overlay file's path.
+promtool_overlay() {
+  local dir files dst n f json sep=""
+  dir=$(cd "$root/tools/prometheus" && "$GO" list -tags remove_all_sd -f '{{.Dir}}' github.com/prometheus/prometheus/cmd/promtool)
+  files=$(cd "$root/tools/prometheus" && "$GO" list -tags remove_all_sd -f '{{join .GoFiles " "}}' github.com/prometheus/prometheus/cmd/promtool)
+  dst="$root/.tools/overlay/promtool_main.go"
+  mkdir -p "$(dirname "$dst")"
+  # Drops the import line, and the case clause from its `case` line to the
+  # next line at its indentation.
+  awk '
+    /^\t"github.com\/prometheus\/prometheus\/discovery\/kubernetes"$/ { next }
+    skip != "" {
+      if (index($0, skip) == 1 && substr($0, length(skip) + 1, 1) != "\t") { skip = "" } else { next }
+    }
+    /^\t+case \*kubernetes\.SDConfig:$/ { match($0, /^\t+/); skip = substr($0, 1, RLENGTH); next }
+    { print }
+  ' "$dir/main.go" > "$dst"
+  n=$(( $(wc -l < "$dir/main.go") - $(wc -l < "$dst") ))
+  if grep -q kubernetes "$dst" || [ "$n" -lt 2 ] || [ "$n" -gt 8 ]; then
+    echo "tools: $dir/main.go is not as tools/build.sh expects (removing promtool's Kubernetes discovery took $n lines and left $(grep -c kubernetes "$dst") mentions); update promtool_overlay for the pinned Prometheus" >&2
+    exit 1
+  fi
+  json='{"Replace": {'
+  for f in $files; do
+    local from="$dir/$f"
+    [ "$f" = main.go ] && from=$dst
+    case "$root $from" in *'"'*|*'\'*) echo "tools: cannot write $from into an overlay file" >&2; exit 1 ;; esac
+    json+="$sep\"$root/tools/prometheus/promtool/$f\": \"$from\""
+    sep=", "
+  done
+  echo "$json}}" > "$root/.tools/overlay/overlay.json"
+  echo "$root/.tools/overlay/overlay.json"
 }
 
 # Module v0.316.0 is Prometheus 3.16.0.
@@ -70,8 +118,10 @@ echo "tools: Prometheus and Alertmanager of the pinned versions into .tools/bin 
 if [ -n "${PROMETHEUS_BIN:-}" ] && [ -n "${PROMTOOL_BIN:-}" ]; then
   echo "tools: using PROMETHEUS_BIN=$PROMETHEUS_BIN and PROMTOOL_BIN=$PROMTOOL_BIN"
 else
+  overlay=$(promtool_overlay)
   build Prometheus tools/prometheus github.com/prometheus/prometheus prometheus_release remove_all_sd \
-    github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
+    github.com/prometheus/prometheus/cmd/prometheus ./promtool
+  overlay=
 fi
 if [ -n "${ALERTMANAGER_BIN:-}" ]; then
   echo "tools: using ALERTMANAGER_BIN=$ALERTMANAGER_BIN"

@@ -4,12 +4,14 @@
 // exporter's go.mod does not carry their dependency trees. `make tools`
 // builds from it.
 //
-// One module, one build list: promtool (through Prometheus' Kubernetes
-// discovery) and the chart test compile the same k8s.io packages, so the
-// second build finds them compiled. For that, Prometheus is built with the
-// Kubernetes patch releases the chart's libraries need (k8s.io v0.37.2
-// where Prometheus 3.16.0 asks for v0.37.1); Prometheus' own packages are
-// those of its release.
+// One module, one build list: Prometheus (its discovery manager and main
+// import client-go's rest and workqueue packages) and the chart test
+// compile the same 73 k8s.io packages, so the second build finds them
+// compiled. For that, Prometheus is built with the Kubernetes patch
+// releases the chart's libraries need (k8s.io v0.37.2 where Prometheus
+// 3.16.0 asks for v0.37.1); Prometheus' own packages are those of its
+// release. (promtool's Kubernetes discovery, the clientset, is left out:
+// see promtool_overlay in tools/build.sh.)
 module github.com/tencentchat-exporter/tencentchat_exporter/tools/prometheus
 
 go 1.26.7
