@@ -38,7 +38,7 @@ build() {
     return
   fi
   echo "tools: building $name $rel ($want) into .tools/bin from $dir."
-  echo "tools: $name's first build compiles it, unoptimised: from an empty Go build cache on two cores about 3 minutes for Prometheus (without its cloud discovery plugins), then half a minute for Alertmanager, which shares most of its packages; longer beside other work."
+  echo "tools: $name's first build compiles it, unoptimised: from an empty Go build cache on two cores about 2.5 minutes for Prometheus (without its cloud discovery plugins), then half a minute for Alertmanager, which shares most of its packages; longer beside other work."
   local start v=github.com/prometheus/common/version
   start=$(date +%s)
   # No -trimpath, the gcflags the chart test is compiled with, and the
@@ -113,7 +113,7 @@ alertmanager_release() { echo "${1#v}"; }
 # PROMETHEUS_BIN and PROMTOOL_BIN, or ALERTMANAGER_BIN, name binaries a
 # user already has; the end-to-end suite checks that they are the pinned
 # version.
-echo "tools: Prometheus and Alertmanager of the pinned versions into .tools/bin (built when missing: about 4 minutes on two cores from an empty Go build cache, 40 s with a warm one)"
+echo "tools: Prometheus and Alertmanager of the pinned versions into .tools/bin (built when missing: about 3 minutes on two cores from an empty Go build cache, 40 s with a warm one)"
 # One after the other: built at once they took longer.
 if [ -n "${PROMETHEUS_BIN:-}" ] && [ -n "${PROMTOOL_BIN:-}" ]; then
   echo "tools: using PROMETHEUS_BIN=$PROMETHEUS_BIN and PROMTOOL_BIN=$PROMTOOL_BIN"
