@@ -48,8 +48,8 @@ tools:
 # The tools are compiled without optimisation: they serve tests, and the
 # compiler does a fifth less work. Nor with DWARF: they are linked with
 # -s -w, which drops it, and writing it took an eighth of Prometheus' build
-# (486 CPU-seconds with it, 428 without). The standard library is the exception
-# (std=): compiled as a plain go build compiles it, it serves the builds of
+# (486 CPU-seconds with it, 428 without). The standard library is the
+# exception (std=): compiled as a plain go build compiles it, it serves the builds of
 # the exporter in the tests too. The chart test compiles with the same
 # flags, so it reuses the packages the Prometheus build compiled.
 TOOLS_GCFLAGS ?= all=-N -l -dwarf=false
@@ -114,8 +114,7 @@ test-dashboard:
 
 # The chart test compiles with the tools' flags in the Prometheus module, so
 # after make tools it finds the k8s.io packages Prometheus uses (73 of its
-# 159) compiled; it runs no
-# goroutine of its own, so no -race. go test's vet would derive facts for
+# 159) compiled; it runs no goroutine of its own, so no -race. go test's vet would derive facts for
 # all its 540 dependencies (four fifths of its cold cost); make lint's
 # govet checks the test itself.
 test-chart:

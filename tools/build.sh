@@ -13,7 +13,8 @@ GO=${GO:-go}
 mkdir -p "$bin"
 
 # build NAME MODULE_DIR MODULE_PATH RELEASE_VERSION_FUNC TAGS PACKAGE...
-# With $overlay set, go build reads it as an -overlay file.
+# With $overlay_func set, a build calls it and gives go build the -overlay
+# file whose path it prints.
 build() {
   local name=$1 dir=$2 module=$3 release=$4 tags=$5; shift 5
   local want
@@ -39,8 +40,9 @@ build() {
   fi
   echo "tools: building $name $rel ($want) into .tools/bin from $dir."
   echo "tools: $name's first build compiles it, unoptimised: from an empty Go build cache on two cores about 2.5 minutes for Prometheus (without its cloud discovery plugins), then half a minute for Alertmanager, which shares most of its packages; longer beside other work."
-  local start v=github.com/prometheus/common/version
+  local start v=github.com/prometheus/common/version overlay=""
   start=$(date +%s)
+  if [ -n "${overlay_func:-}" ]; then overlay=$($overlay_func); fi
   # No -trimpath, the gcflags the chart test is compiled with, and the
   # standard library compiled as a plain go build compiles it (std=): the
   # compiled packages then serve the chart test's build (the same k8s.io
@@ -67,8 +69,12 @@ build() {
 # its main.go without those lines. Prints the overlay file's path.
 promtool_overlay() {
   local dir files dst n f json sep=""
-  dir=$(cd "$root/tools/prometheus" && "$GO" list -tags remove_all_sd -f '{{.Dir}}' github.com/prometheus/prometheus/cmd/promtool)
-  files=$(cd "$root/tools/prometheus" && "$GO" list -tags remove_all_sd -f '{{join .GoFiles " "}}' github.com/prometheus/prometheus/cmd/promtool)
+  read -r dir files < <(cd "$root/tools/prometheus" &&
+    "$GO" list -tags remove_all_sd -f '{{.Dir}} {{join .GoFiles " "}}' github.com/prometheus/prometheus/cmd/promtool)
+  if [ -z "$files" ]; then
+    echo "tools: go list found no files of promtool in tools/prometheus" >&2
+    exit 1
+  fi
   dst="$root/.tools/overlay/promtool_main.go"
   mkdir -p "$(dirname "$dst")"
   # Drops the import line, and the case clause from its `case` line to the
@@ -118,10 +124,10 @@ echo "tools: Prometheus and Alertmanager of the pinned versions into .tools/bin 
 if [ -n "${PROMETHEUS_BIN:-}" ] && [ -n "${PROMTOOL_BIN:-}" ]; then
   echo "tools: using PROMETHEUS_BIN=$PROMETHEUS_BIN and PROMTOOL_BIN=$PROMTOOL_BIN"
 else
-  overlay=$(promtool_overlay)
+  overlay_func=promtool_overlay
   build Prometheus tools/prometheus github.com/prometheus/prometheus prometheus_release remove_all_sd \
     github.com/prometheus/prometheus/cmd/prometheus ./promtool
-  overlay=
+  overlay_func=
 fi
 if [ -n "${ALERTMANAGER_BIN:-}" ]; then
   echo "tools: using ALERTMANAGER_BIN=$ALERTMANAGER_BIN"
