@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild image-test lint tools test test-build test-unit test-chart test-dashboard test-e2e test-under-load vet fmt-check fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild image-test lint tools test vet fmt-check test-e2e test-under-load fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -20,128 +20,78 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o tencentchat_exporter .
 	$(GO) build -o tencentchat-simulator ./cmd/tencentchat-simulator
 
-# Release archives for linux, darwin and windows, with sha256sums.txt, in
-# dist/.
+# Release archives for linux, darwin and windows, with sha256sums.txt, in dist/.
 crossbuild:
 	GO=$(GO) ./tools/crossbuild.sh
 
-# With -race, vet compiles the packages as the race-enabled tests need them:
-# in make test it is the step that compiles them, once for both. It is also
-# make test's only vet: go test's own vet (a subset of these analyzers) is
-# turned off below with -vet=off, because it derives its facts for every
-# dependency again, under another configuration (the chart test's
-# dependencies alone took 55 of its 68 CPU-seconds from a cold cache).
-vet:
-	$(GO) vet -race -tags e2e ./...
+# The README's test command: gofmt, go vet and every unit and integration
+# test (real HTTP against the simulator, both binaries as processes) with
+# the race detector. Go alone; no tool is built.
+test: fmt-check vet
+	$(GO) test -race -count=1 ./...
 
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
-# The pinned Prometheus 3 and Alertmanager (tools/*/go.mod) that the
-# end-to-end suite and the rule tests run, built into .tools/bin when
-# missing or of another version: about 3 minutes on two cores from an
-# empty build cache. PROMETHEUS_BIN, PROMTOOL_BIN and ALERTMANAGER_BIN may
-# name binaries of the pinned versions instead.
-tools:
-	@GO=$(GO) TOOLS_GCFLAGS='$(TOOLS_GCFLAGS)' ./tools/build.sh
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e
+	$(GO) vet -tags soak . ./collector
 
-# The tools are compiled without optimisation: they serve tests, and the
-# compiler does a fifth less work. Nor with DWARF: they are linked with
-# -s -w, which drops it, and writing it took an eighth of Prometheus' build
-# (486 CPU-seconds with it, 428 without). The standard library is the
-# exception (std=): compiled as a plain go build compiles it, it serves the builds of
-# the exporter in the tests too. The chart test compiles with the same
-# flags, so it reuses the packages the Prometheus build compiled.
-TOOLS_GCFLAGS ?= all=-N -l -dwarf=false
-TOOLS_BUILDFLAGS = -gcflags='$(TOOLS_GCFLAGS)' -gcflags=std=
+# The end-to-end suite against a real Prometheus 3 and Alertmanager (with
+# the mixin's rules and their promtool tests), then the dashboard and the
+# Helm chart tests, each a module of its own under tools/.
+test-e2e: tools
+	$(GO) test -race -count=1 -tags e2e ./e2e
+	cd tools/dashboard && $(GO) test -race -count=1 ./...
+	cd tools/chart && $(GO) test -race -count=1 ./...
+
+# The pinned Prometheus, promtool and Alertmanager, built into .tools/bin
+# when missing (tools/build.sh); PROMETHEUS_BIN, PROMTOOL_BIN and
+# ALERTMANAGER_BIN may name binaries of the pinned versions instead.
+tools:
+	GO=$(GO) ./tools/build.sh
+
+# golangci-lint v2, pinned, built into .tools/bin when missing or of
+# another version, with .golangci.yml.
+GOLANGCI_LINT_VERSION := 2.15.0
+lint:
+	@if ! .tools/bin/golangci-lint version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION) "; then \
+	  echo "lint: building golangci-lint $(GOLANGCI_LINT_VERSION) into .tools/bin"; \
+	  GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$(GOLANGCI_LINT_VERSION); \
+	fi
+	.tools/bin/golangci-lint run --build-tags e2e,soak ./...
+	cd tools/dashboard && ../../.tools/bin/golangci-lint run ./...
+	cd tools/chart && ../../.tools/bin/golangci-lint run ./...
 
 # Builds the Dockerfile with podman (offline, from local stand-ins of its
 # base images) and runs the image as the README does.
 image-test:
 	GO=$(GO) ./tools/image-test.sh
 
-# golangci-lint v2, pinned, built into .tools/bin when missing or of
-# another version (a few minutes the first time), with .golangci.yml.
-GOLANGCI_LINT_VERSION := 2.15.0
-lint:
-	@if ! .tools/bin/golangci-lint version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION) "; then \
-	  echo "lint: building golangci-lint $(GOLANGCI_LINT_VERSION) into .tools/bin (a few minutes the first time)"; \
-	  GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$(GOLANGCI_LINT_VERSION); \
-	fi
-	.tools/bin/golangci-lint run ./...
-	cd tools/dashboard && ../../.tools/bin/golangci-lint run ./...
-	cd tools/prometheus && ../../.tools/bin/golangci-lint run ./...
-
 # mixin/alerts.yml from its template and the thresholds in mixin/config.yml.
 mixin:
 	$(GO) run ./tools/mixin
 
-# The test command of the README and of CI: every package, the end-to-end
-# suite (build tag e2e), and the dashboard and chart tests, in two phases.
-# Compiling is CPU-bound, and on two cores two builds at once took longer
-# than the same two one after the other (they evict each other from the
-# CPU caches: Prometheus' build beside vet's took 24% more CPU-seconds). So
-# test-build first compiles the tools, then the race-enabled packages (vet
-# reads what it compiles), then the exporter, each on every core; then the
-# chart test, which is all compiling (helm and 80 k8s.io packages; it runs
-# in a second): beside the end-to-end suite it slowed that from 70 to 130 s.
-# The tests then run in three lanes at once: they wait on timers, servers
-# and processes more than they compute, and the dashboard's compiling fits
-# in those waits.
-test: fmt-check
-	@t0=$$(date +%s); $(MAKE) --no-print-directory test-build test-chart && t1=$$(date +%s) && \
-	  $(MAKE) --no-print-directory -j3 test-unit test-dashboard test-e2e && \
-	  echo "test: passed; compiling (and the chart test) took $$((t1 - t0)) s, the tests $$(($$(date +%s) - t1)) s"
-
-# The exporter as the tests build it (plain go build): the root package's
-# TestMain and the end-to-end suite both build it as the tests start, and
-# two go commands compiling the same packages at once each compile them.
-test-build: tools vet
-	$(GO) build -o /dev/null .
-
-# Every package but the end-to-end suite; Go alone. make vet vets them.
-# -parallel 4: the tests marked parallel wait on timers and servers, and
-# go test would otherwise run only as many at once as there are cores.
-test-unit:
-	$(GO) test -race -vet=off -count=1 -parallel 4 ./...
-
-# The Grafana dashboard's queries and panels (tools/dashboard, a module of
-# its own). Without go test's vet, which took 12 of its 41 CPU-seconds from
-# a cold cache deriving facts for the SDK's packages; make lint's govet
-# checks the test.
-test-dashboard:
-	cd tools/dashboard && $(GO) test -race -vet=off -count=1 ./...
-
-# The chart test compiles with the tools' flags in the Prometheus module, so
-# after make tools it finds the k8s.io packages Prometheus uses (73 of its
-# 159) compiled; it runs no goroutine of its own, so no -race. go test's vet would derive facts for
-# all its 540 dependencies (four fifths of its cold cost); make lint's
-# govet checks the test itself.
-test-chart:
-	cd tools/prometheus && $(GO) test -vet=off -count=1 $(TOOLS_BUILDFLAGS) ./chart
-
-test-e2e: tools
-	$(GO) test -race -vet=off -count=1 -parallel 4 -tags e2e ./e2e
-
-# make test three times in a row with every core kept busy: the tests must
-# not depend on an idle machine.
-test-under-load: tools
+# make test RUNS times (default 3) while a busy loop occupies every core.
+test-under-load:
 	RUNS=$${RUNS:-3} ./tools/under-load.sh $(MAKE) --no-print-directory test
 
-# Fuzz the answer decoder and the config
-# loader, FUZZTIME each; FUZZTIME=5m make fuzz for a longer run.
+# Fuzzing: the answer decoder, the config loader and the exposition writer
+# (against client_golang), FUZZTIME each; FUZZTIME=5m make fuzz for longer.
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./internal/tencentchat -run '^$$' -fuzz '^FuzzDecodeAnswer$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/exposition -run '^$$' -fuzz '^FuzzWriter$$' -fuzztime $(FUZZTIME)
 
-# Thousands of scrapes with random faults: goroutines and heap must stay flat.
+# The long runs (build tag soak): SOAK_SCRAPES scrapes with random faults,
+# goroutines and heap staying flat; and 50 concurrent scrapes of 10,000
+# accounts as processes, within the README's memory bound.
 SOAK_SCRAPES ?= 5000
 soak:
-	SOAK_SCRAPES=$(SOAK_SCRAPES) $(GO) test -race -count=1 -timeout 2h -run '^TestSoak$$' -v ./collector
-
-clean:
-	rm -rf tencentchat_exporter tencentchat-simulator .tools dist
+	SOAK_SCRAPES=$(SOAK_SCRAPES) $(GO) test -race -count=1 -timeout 2h -tags soak -run '^TestSoak$$' -v ./collector
+	$(GO) test -count=1 -timeout 30m -tags soak -run '^TestConcurrentScrapeLoad$$' -v .
 
 # Go benchmarks of the hot path (decode, emit, whole scrape, client_golang baseline).
 bench:
@@ -152,3 +102,6 @@ bench:
 bench-scale:
 	$(GO) run ./tools/benchscale -latency 50ms -concurrency 8 -scrapes 5 -sizes 1000/1,10000/1,100000/10 -accept-encoding identity
 	$(GO) run ./tools/benchscale -latency 50ms -concurrency 8 -scrapes 5 -sizes 1000/1,10000/1,100000/10 -accept-encoding gzip
+
+clean:
+	rm -rf tencentchat_exporter tencentchat-simulator .tools dist

@@ -1,3 +1,5 @@
+//go:build soak
+
 package collector
 
 import (
@@ -18,7 +20,7 @@ import (
 // TestSoak scrapes over and over with random faults switched on. Every
 // scrape answers in time with a parseable exposition, counters never go
 // back, and afterwards no goroutine is left over and the heap has not
-// grown. make test runs 200 scrapes; make soak runs SOAK_SCRAPES=5000.
+// grown. make soak runs it (SOAK_SCRAPES=5000; 200 when unset).
 func TestSoak(t *testing.T) {
 	scrapes := 200
 	if v := os.Getenv("SOAK_SCRAPES"); v != "" {

@@ -29,7 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const chart = "../../../charts/tencentchat-exporter"
+const chart = "../../charts/tencentchat-exporter"
 
 // values parses --set style assignments, as helm's --set does.
 func values(t *testing.T, set []string) map[string]any {
@@ -196,7 +196,7 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 // alerts, one source of truth.
 func checkRuleEqualsMixin(t *testing.T, r *monitoringv1.PrometheusRule) {
 	t.Helper()
-	raw, err := os.ReadFile("../../../mixin/alerts.yml")
+	raw, err := os.ReadFile("../../mixin/alerts.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
