@@ -399,11 +399,14 @@ func TestReloadSignalsDuringScrapes(t *testing.T) {
 				return
 			default:
 			}
-			writeConfig(t, cfg, endpoint, []int{10, 30}[i%2])
+			if err := tryWriteConfig(cfg, endpoint, []int{10, 30}[i%2]); err != nil {
+				t.Error(err)
+				return
+			}
 			if i%3 == 0 {
 				p.cmd.Process.Signal(syscall.SIGHUP)
-			} else if s, body := p.post(t, "/-/reload"); s != 200 {
-				t.Errorf("POST /-/reload: %d %s", s, body)
+			} else if s, body, err := p.do(http.MethodPost, "/-/reload"); err != nil || s != 200 {
+				t.Errorf("POST /-/reload: %d %s %v", s, body, err)
 			}
 			n++
 			time.Sleep(20 * time.Millisecond)
@@ -413,10 +416,10 @@ func TestReloadSignalsDuringScrapes(t *testing.T) {
 	for range 3 {
 		wg.Go(func() {
 			for range 30 {
-				status, body := p.get(t, "/metrics")
+				status, body, err := p.do(http.MethodGet, "/metrics")
 				n := countLines(body, "tencentchat_official_account_up{")
-				if status != 200 || (n != 10 && n != 30) || !strings.Contains(body, `tencentchat_up{app_name="prod",sdkappid="1400000000"} 1`) {
-					t.Errorf("scrape during reloads: status %d, %d accounts", status, n)
+				if err != nil || status != 200 || (n != 10 && n != 30) || !strings.Contains(body, `tencentchat_up{app_name="prod",sdkappid="1400000000"} 1`) {
+					t.Errorf("scrape during reloads: status %d, %d accounts, %v", status, n, err)
 				}
 			}
 		})
@@ -454,10 +457,22 @@ func TestEndpointCredentialsNotEchoed(t *testing.T) {
 
 // TestSlowReadersReleased: clients that ask for a big scrape and never
 // read are cut off at their scrape timeout, so they cannot hold the
-// exporter's memory or connections.
+// exporter's memory or connections. The app is refreshed in the
+// background, so every answer is whole and large (some 3 MB), more than
+// the socket buffers hold.
 func TestSlowReadersReleased(t *testing.T) {
 	t.Parallel() // waits on timers and servers more than it computes
-	_, p, _, _ := startOnSim(t, 5000)
+	_, endpoint, _ := simServer(t, 5000)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte(key), 0o600)
+	cfg := filepath.Join(dir, "config.yml")
+	writeConfig(t, cfg, endpoint, 5000)
+	appendFile(t, cfg, "    refresh_interval: 10s\n") // 100 calls paced over 5 s
+	p := start(t, "--config.file="+cfg)
+	testutil.WaitFor(t, 30*time.Second, "for the first refresh", func() bool {
+		status, _ := p.get(t, "/-/ready")
+		return status == http.StatusOK
+	})
 	var conns []net.Conn
 	for range 5 {
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
@@ -483,93 +498,6 @@ func TestSlowReadersReleased(t *testing.T) {
 		if errors.As(err, &ne) && ne.Timeout() {
 			t.Errorf("client %d: still open 20 s after its timeout (%d bytes read)", i, n)
 		}
-	}
-}
-
-// TestConcurrentScrapeLoad: 50 scrapes of 10,000 accounts at once. With
-// --web.max-requests at its default, each answers (200, or 503 when no
-// slot came free in time) before Prometheus' timeout, and the process's
-// peak RSS stays under the bound the README states. Unbounded, 200 such
-// scrapes took 2.75 GB and answered after 90 s.
-func TestConcurrentScrapeLoad(t *testing.T) {
-	const accounts, scrapes, timeout = 10_000, 50, 10 * time.Second
-	const rssBound = 600 << 20
-	_, p, _, _ := startOnSim(t, accounts)
-	alone := testutil.Measure(1, func() { p.get(t, "/metrics") })
-
-	type answer struct {
-		status int
-		took   time.Duration
-	}
-	answers := make(chan answer, scrapes)
-	var wg sync.WaitGroup
-	// The answers are due by the timeout. The slack is what this machine,
-	// as busy as it gets, adds: the larger of one whole scrape measured
-	// alone before the burst and the longest /-/healthy round trip sampled
-	// while the scrapes run. On a machine whose cores are taken by other
-	// work, a client can see a connection closed on time seconds later.
-	// The bound still catches the defect it is for: unbounded, such a
-	// burst answered after 90 s. That nothing is written after the timeout
-	// is TestSlowReadersReleased's to show.
-	var base time.Duration
-	done := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-			base = max(base, testutil.Measure(1, func() { p.get(t, "/-/healthy") }))
-		}
-	})
-	for range scrapes {
-		wg.Go(func() {
-			req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/metrics", nil)
-			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.Itoa(int(timeout.Seconds())))
-			start := time.Now()
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				answers <- answer{0, time.Since(start)}
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			answers <- answer{resp.StatusCode, time.Since(start)}
-		})
-	}
-	wg.Wait()
-	close(done)
-	sampler.Wait()
-	close(answers)
-	ok, cut, slowest := 0, 0, time.Duration(0)
-	for a := range answers {
-		slowest = max(slowest, a.took)
-		if a.status == 200 {
-			ok++
-		}
-		switch {
-		case a.status == 0 && a.took >= timeout-200*time.Millisecond:
-			// Cut off at Prometheus' timeout: a machine too busy to encode
-			// even a 503 in time closes the connection, never answers late.
-			cut++
-		case a.status != 200 && a.status != http.StatusServiceUnavailable:
-			t.Errorf("a scrape got %d after %v", a.status, a.took)
-		}
-		if limit := timeout + testutil.Slack(max(base, alone)); a.took > limit {
-			t.Errorf("a scrape answered after %v, past Prometheus' %v plus the slack of %v (one scrape alone: %v, round trip under this load: %v)",
-				a.took, timeout, testutil.Slack(max(base, alone)), alone, base)
-		}
-	}
-	hwm := procStatus(t, p.cmd.Process.Pid, "VmHWM")
-	t.Logf("%d of %d scrapes answered 200, %d were cut at the timeout, the slowest after %v; peak RSS %.0f MiB; one scrape alone %v",
-		ok, scrapes, cut, slowest, float64(hwm)/(1<<20), alone)
-	if ok == 0 {
-		t.Error("no scrape succeeded")
-	}
-	if hwm > rssBound {
-		t.Errorf("peak RSS %d MiB, over the %d MiB bound", hwm>>20, rssBound>>20)
 	}
 }
 
@@ -716,5 +644,18 @@ func TestServerErrorLog(t *testing.T) {
 	line := strings.TrimSpace(buf.String())
 	if !strings.HasPrefix(line, "level=error component=http msg=") || !strings.Contains(line, "too many open files") {
 		t.Fatalf("server error logged as %q", line)
+	}
+}
+
+// appendFile adds text to the end of the file at path.
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
 	}
 }

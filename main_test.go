@@ -90,24 +90,36 @@ func start(t *testing.T, args ...string) *proc {
 
 func (p *proc) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + path)
+	status, body, err := p.do(http.MethodGet, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return status, body
 }
 
 func (p *proc) post(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Post("http://"+p.addr+path, "text/plain", nil)
+	status, body, err := p.do(http.MethodPost, path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return status, body
+}
+
+// do is a request to the exporter that returns its error, for goroutines a
+// test spawns (only the test's own goroutine may call t.Fatal).
+func (p *proc) do(method, path string) (int, string, error) {
+	req, err := http.NewRequest(method, "http://"+p.addr+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }
 
 func countLines(body, prefix string) int {
@@ -225,6 +237,14 @@ func simServer(t *testing.T, accounts int) (*simulator.App, string, func() []str
 
 func writeConfig(t *testing.T, path, endpoint string, accounts int) {
 	t.Helper()
+	if err := tryWriteConfig(path, endpoint, accounts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryWriteConfig writes a configuration of one app with the first
+// accounts of the simulator at endpoint, and returns its error.
+func tryWriteConfig(path, endpoint string, accounts int) error {
 	ids := make([]string, accounts)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%q", simulator.AccountID(i))
@@ -237,9 +257,7 @@ func writeConfig(t *testing.T, path, endpoint string, accounts int) {
     endpoint: %s
     accounts: [%s]
 `, endpoint, strings.Join(ids, ", "))
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 func TestConfigAgainstSimulator(t *testing.T) {

@@ -418,9 +418,10 @@ func TestOtherAppsUnaffected(t *testing.T) {
 	}
 }
 
-// TestConcurrentScrapesShareOneFetch: five scrapes of /metrics and /probe at
-// once cost one round of API calls.
-func TestConcurrentScrapesShareOneFetch(t *testing.T) {
+// TestOverlappingScrapesFetchEachTheirOwn: without refresh_interval, six
+// scrapes of /metrics and /probe at once each make their own round of API
+// calls, and each gets every account.
+func TestOverlappingScrapesFetchEachTheirOwn(t *testing.T) {
 	r := newRig(t, 120, nil) // 3 batches
 	r.simApp.SetFaults(simulator.Faults{Latency: 300 * time.Millisecond})
 	scrapes := make([]<-chan scraped, 6)
@@ -431,56 +432,56 @@ func TestConcurrentScrapesShareOneFetch(t *testing.T) {
 		}
 		scrapes[i] = r.goScrape(path, nil)
 	}
-	bodies := make([]families, len(scrapes))
 	for i, s := range scrapes {
-		bodies[i] = await(t, s)
-	}
-	if c := r.simApp.Stats().Calls; c != 3 {
-		t.Fatalf("%d API calls for 6 concurrent scrapes, want 3 (one round)", c)
-	}
-	live := 0
-	for _, a := range r.simApp.Accounts() {
-		if !a.Terminated {
-			live++
+		f := await(t, s)
+		if v, _ := f.value("tencentchat_up", nil); v != 1 {
+			t.Errorf("scrape %d: tencentchat_up %v, want 1", i, v)
 		}
-	}
-	for i, f := range bodies {
-		if n := f.count("tencentchat_official_account_subscribers"); n != live {
+		if n, live := f.count("tencentchat_official_account_subscribers"), liveAccounts(r); n != live {
 			t.Errorf("scrape %d got %d subscriber series, want %d", i, n, live)
 		}
 	}
-	// Without overlap, each scrape fetches anew (cache_ttl is 0).
-	r.scrape(t, "/metrics", nil)
-	if c := r.simApp.Stats().Calls; c != 6 {
-		t.Fatalf("%d calls after a later scrape, want 6", c)
+	if c := r.simApp.Stats().Calls; c != 6*3 {
+		t.Fatalf("%d API calls for 6 overlapping scrapes, want 18 (three each)", c)
 	}
 }
 
-// TestJoinerHonoursItsDeadline: a scrape that joins a slow fetch gives up at
-// its own deadline, reporting the app as failed rather than running late.
-func TestJoinerHonoursItsDeadline(t *testing.T) {
+// TestOverlappingScrapesKeepTheirOwnDeadlines: a scrape with a 1 s timeout
+// and one with 30 s, overlapping, each fetch for themselves. The short one
+// leaves at its deadline with what had arrived (its first call cut, the
+// app down, no value invented); the long one gets every account, as it
+// would alone: neither cuts the other short, nor makes it wait.
+func TestOverlappingScrapesKeepTheirOwnDeadlines(t *testing.T) {
 	t.Parallel() // waits on timers and servers more than it computes
-	r := newRig(t, 10, func(a *config.App) { a.Timeout = 10 * time.Second })
+	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1; a.Timeout = 10 * time.Second })
 	base := testutil.Measure(2, func() { r.scrape(t, "/metrics", nil) })
 	callsBefore := r.simApp.Stats().Calls
-	r.simApp.SetFaults(simulator.Faults{Latency: 2 * time.Second})
-	starter := r.goScrape("/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"})
-	time.Sleep(100 * time.Millisecond)
+	r.simApp.SetFaults(simulator.Faults{Latency: 700 * time.Millisecond})
+	long := r.goScrape("/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "30"})
+	testutil.WaitFor(t, 5*time.Second, "for the long scrape's first call", func() bool { return r.simApp.Stats().Calls > callsBefore })
 	start := time.Now()
-	f := r.scrape(t, "/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
+	short := r.scrape(t, "/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
 	// Its deadline is 0.5 s (half of a timeout the offset would eat).
 	if d, limit := time.Since(start), max(time.Second, 500*time.Millisecond+testutil.Slack(base)); d > limit {
-		t.Errorf("joiner took %v with a 1s timeout, want under %v (healthy scrape: %v)", d, limit, base)
+		t.Errorf("short scrape took %v with a 1s timeout, want under %v (healthy scrape: %v)", d, limit, base)
 	}
-	if v, _ := f.value("tencentchat_up", nil); v != 0 {
-		t.Error("joiner that timed out reports the app up")
+	if v, _ := short.value("tencentchat_up", nil); v != 0 {
+		t.Errorf("short scrape: tencentchat_up %v, want 0", v)
 	}
-	if n := f.count("tencentchat_official_account_subscribers"); n != 0 {
-		t.Errorf("joiner invented %d series", n)
+	if n := short.count("tencentchat_official_account_subscribers"); n != 0 {
+		t.Errorf("short scrape invented %d series", n)
 	}
-	await(t, starter)
-	if c := r.simApp.Stats().Calls - callsBefore; c != 1 {
-		t.Errorf("%d calls, want 1", c)
+	l := await(t, long)
+	if v, _ := l.value("tencentchat_up", nil); v != 1 {
+		t.Errorf("long scrape: tencentchat_up %v, want 1", v)
+	}
+	if n, live := l.count("tencentchat_official_account_subscribers"), liveAccounts(r); n != live {
+		t.Errorf("long scrape: %d of %d live accounts", n, live)
+	}
+	// The long fetch's three, and the short one's first, cut at its
+	// deadline.
+	if c := r.simApp.Stats().Calls - callsBefore; c != 3+1 {
+		t.Errorf("%d calls, want 3 + 1", c)
 	}
 }
 
@@ -515,83 +516,35 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-// TestHangUpWithJoiner: the scrape that started a fetch hangs up; a scrape
-// that joined it still gets the whole result. Alone, a hung-up scrape's
-// fetch is cancelled (TestSIGTERMDuringScrape covers that end to end).
-func TestHangUpWithJoiner(t *testing.T) {
+// TestHangUpLeavesTheOtherScrapeWhole: of two overlapping scrapes, the
+// first hangs up; its calls are cut, and the second, which made its own,
+// still gets the whole result. The cut call is not the API's failure.
+func TestHangUpLeavesTheOtherScrapeWhole(t *testing.T) {
 	r := newRig(t, 10, nil)
 	r.simApp.SetFaults(simulator.Faults{Latency: 500 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+"/metrics", nil)
+	hungUp := make(chan struct{})
 	go func() {
+		defer close(hungUp)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
-	joined := r.goScrape("/probe?target=main", nil)
-	time.Sleep(100 * time.Millisecond)
+	testutil.WaitFor(t, 5*time.Second, "for the first scrape's call", func() bool { return r.simApp.Stats().Calls == 1 })
+	other := r.goScrape("/probe?target=main", nil)
+	testutil.WaitFor(t, 5*time.Second, "for the second scrape's call", func() bool { return r.simApp.Stats().Calls == 2 })
 	cancel()
-	f := await(t, joined)
+	<-hungUp
+	f := await(t, other)
 	if v, _ := f.value("tencentchat_up", nil); v != 1 {
-		t.Fatal("the joiner lost its data when the starter hung up")
+		t.Fatal("the other scrape lost its data when the first hung up")
 	}
-	if c := r.simApp.Stats().Calls; c != 1 {
-		t.Fatalf("%d calls, want 1", c)
+	if n, live := f.count("tencentchat_official_account_subscribers"), liveAccounts(r); n != live {
+		t.Errorf("the other scrape: %d of %d live accounts", n, live)
 	}
-}
-
-// TestLongScrapeStartsItsOwnFetch: a scrape with a 1 s timeout starts a
-// fetch that needs about 2 s; a 30 s scrape that comes while it runs does
-// not join a fetch that ends before its own deadline: it starts its own and
-// gets every account, as it would alone. The short one leaves at its
-// deadline with what had arrived. (In 0.1.0 the long scrape joined and
-// extended the short one's fetch.)
-func TestLongScrapeStartsItsOwnFetch(t *testing.T) {
-	t.Parallel() // waits on timers and servers more than it computes
-	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1; a.Timeout = 10 * time.Second })
-	r.simApp.SetFaults(simulator.Faults{Latency: 700 * time.Millisecond})
-	short := r.goScrape("/metrics", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "1"})
-	testutil.WaitFor(t, 5*time.Second, "for the short scrape's first call", func() bool { return r.simApp.Stats().Calls > 0 })
-	long := r.scrape(t, "/probe?target=main", map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "30"})
-	if v, _ := long.value("tencentchat_up", nil); v != 1 {
-		t.Errorf("long scrape: tencentchat_up %v, want 1", v)
-	}
-	if n, live := long.count("tencentchat_official_account_subscribers"), liveAccounts(r); n != live {
-		t.Errorf("long scrape: %d of %d live accounts", n, live)
-	}
-	s := await(t, short)
-	if v, _ := s.value("tencentchat_up", nil); v != 0 {
-		t.Errorf("short scrape: tencentchat_up %v, want 0", v)
-	}
-	// The short fetch's first call, cut at its deadline, and the long
-	// fetch's three.
-	if c := r.simApp.Stats().Calls; c != 4 {
-		t.Errorf("%d calls, want 1 + 3", c)
-	}
-}
-
-// TestEqualDeadlinesShareWhole: two scrapes with the same timeout, the
-// second a moment later, both get the whole result of one fetch, every
-// time.
-func TestEqualDeadlinesShareWhole(t *testing.T) {
-	t.Parallel() // waits on timers and servers more than it computes
-	r := newRig(t, 100, func(a *config.App) { a.Concurrency = 1 })
-	r.simApp.SetFaults(simulator.Faults{Latency: 150 * time.Millisecond})
-	header := map[string]string{"X-Prometheus-Scrape-Timeout-Seconds": "5"}
-	for trial := range 10 {
-		before := r.simApp.Stats().Calls
-		first := r.goScrape("/metrics", header)
-		time.Sleep(20 * time.Millisecond)
-		second := r.scrape(t, "/probe?target=main", header)
-		for name, f := range map[string]families{"first": await(t, first), "second": second} {
-			if v, _ := f.value("tencentchat_up", nil); v != 1 || f.count("tencentchat_official_account_subscribers") != liveAccounts(r) {
-				t.Errorf("trial %d, %s scrape: up %v, %d subscriber series", trial, name, v, f.count("tencentchat_official_account_subscribers"))
-			}
-		}
-		if c := r.simApp.Stats().Calls - before; c != 2 {
-			t.Errorf("trial %d: %d calls, want the 2 of one fetch", trial, c)
-		}
+	if v, _ := f.value("tencentchat_api_request_failures_total", map[string]string{"reason": "timeout"}); v != 0 {
+		t.Errorf("the hang-up counted as %v timeouts", v)
 	}
 }
 

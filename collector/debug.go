@@ -12,8 +12,8 @@ import (
 )
 
 // writeDebug is /probe?target=...&debug=true: the story of a scrape that
-// has just run as any other (its deadline, sharing and counters are a
-// normal scrape's), then its metrics: the app's settings, where the result
+// has just run as any other (its deadline and counters are a normal
+// scrape's), then its metrics: the app's settings, where the result
 // came from, every API call, the accounts that came back with their own
 // code or not at all, and the last statistics refresh.
 func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Duration, gatherErr error) {
@@ -25,19 +25,16 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Dur
 
 	calls := res.Calls()
 	switch c.origin {
-	case source.Started:
-		fmt.Fprintf(&b, "\n%s calls of this scrape's fetch (%d):\n", tencentchat.APIOfficialAccountInfo, len(calls))
-	case source.Joined:
-		fmt.Fprintf(&b, "\n%s calls of a fetch another scrape started at %s, which this one joined (%d by the time it left):\n",
-			tencentchat.APIOfficialAccountInfo, res.At.UTC().Format(time.RFC3339Nano), len(calls))
+	case source.Fetched:
+		fmt.Fprintf(&b, "\nFetched by this scrape: %s calls (%d):\n", tencentchat.APIOfficialAccountInfo, len(calls))
 	case source.Refreshed:
 		if res == source.NotYet {
 			fmt.Fprintf(&b, "\nNo %s call: the app is refreshed in the background every %v, and its first refresh has not ended yet.\n",
 				tencentchat.APIOfficialAccountInfo, a.Cfg.RefreshInterval)
 			break
 		}
-		fmt.Fprintf(&b, "\nNo %s call of this scrape: served from the background refresh (every %v) that started at %s, %v ago, whose calls were (%d):\n",
-			tencentchat.APIOfficialAccountInfo, a.Cfg.RefreshInterval, res.At.UTC().Format(time.RFC3339Nano), time.Since(res.At).Round(time.Millisecond), len(calls))
+		fmt.Fprintf(&b, "\nServed from the refresh at %s (every %v, started %v ago): no %s call of this scrape; the refresh's calls (%d):\n",
+			res.At.UTC().Format(time.RFC3339Nano), a.Cfg.RefreshInterval, time.Since(res.At).Round(time.Millisecond), tencentchat.APIOfficialAccountInfo, len(calls))
 	}
 	if len(calls) == 0 && res != source.NotYet {
 		b.WriteString("  none: no batch could start before the deadline\n")

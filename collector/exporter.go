@@ -5,9 +5,8 @@
 // window and slot (internal/scrape) and builds a registry for the request
 // with one collector per app (emit.go), which Registry.Gather runs
 // concurrently. Each app's collector gets the app's result from its source
-// (the last background refresh with refresh_interval, else a fetch in
-// flight that it joins or one it starts, which calls the tencentchat client
-// per batch) and sends the app's own series, the last good app statistics
+// (the last background refresh with refresh_interval, else a fetch of its
+// own, which calls the tencentchat client per batch) and sends the app's own series, the last good app statistics
 // (refreshed apart from scrapes, never waited for) and the app's counters
 // (counters.go, which the source tells of every call). The handler writes
 // the accounts' series straight from the results (emit.go,

@@ -3,6 +3,7 @@ package collector
 import (
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestDebugProbe(t *testing.T) {
 		faults simulator.Faults
 		want   []string
 	}{
-		{name: "healthy", want: []string{"secret: <secret>", "get_official_account_info calls of this scrape's fetch (1):", "batch 0 (20 accounts) attempt 1: HTTP 200, ErrorCode 0",
+		{name: "healthy", want: []string{"secret: <secret>", "Fetched by this scrape: get_official_account_info calls (1):", "batch 0 (20 accounts) attempt 1: HTTP 200, ErrorCode 0",
 			"@TOA#_sim00013: ErrorCode 130004", "tencentchat_up 1", "tencentchat_official_account_subscribers{"}},
 		{name: "service not enabled", faults: simulator.Faults{ServiceDisabled: true},
 			want: []string{"attempt 1: HTTP 200, ErrorCode 131000 (official account service not enabled", "tencentchat_up 0"}},
@@ -132,29 +133,26 @@ func TestAccountsLeftOutAreCounted(t *testing.T) {
 	}
 }
 
-// TestDebugProbeSaysWhereItsResultCameFrom: joined to a scrape in flight,
-// the debug probe says it joined and lists that fetch's calls; served from
-// a background refresh it says so, and never calls the calls its own.
+// TestDebugProbeSaysWhereItsResultCameFrom: without refresh_interval the
+// debug probe says it fetched and lists its own calls; served from a
+// background refresh it says so, with when, and never calls the calls its
+// own.
 func TestDebugProbeSaysWhereItsResultCameFrom(t *testing.T) {
 	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 120, func(a *config.App) { a.Concurrency = 1 })
-	r.simApp.SetFaults(simulator.Faults{Latency: 300 * time.Millisecond})
-	first := r.goScrape("/metrics", map[string]string{scrape.TimeoutHeader: "10"})
-	testutil.WaitFor(t, 5*time.Second, "for the first scrape's call", func() bool { return r.simApp.Stats().Calls > 0 })
 	_, body := r.get(t, "/probe?target=main&debug=true", map[string]string{scrape.TimeoutHeader: "10"})
-	await(t, first)
-	if !strings.Contains(body, "which this one joined") || strings.Contains(body, "served from the background refresh") {
-		t.Errorf("joined debug probe:\n%s", body)
+	if !strings.Contains(body, "Fetched by this scrape: get_official_account_info calls (3)") || strings.Contains(body, "Served from the refresh") {
+		t.Errorf("debug probe in default mode:\n%s", body)
 	}
 	if c := r.simApp.Stats().Calls; c != 3 {
-		t.Errorf("%d calls, want the 3 of the one fetch", c)
+		t.Errorf("%d calls, want the 3 of the probe's fetch", c)
 	}
 
 	bg := newRig(t, 20, func(a *config.App) { a.RefreshInterval = time.Hour })
 	testutil.WaitFor(t, 10*time.Second, "for the first background refresh", bg.exp.Ready)
 	_, body = bg.get(t, "/probe?target=main&debug=true", nil)
-	if !strings.Contains(body, "No get_official_account_info call of this scrape: served from the background refresh") ||
-		!strings.Contains(body, "whose calls were (1)") || strings.Contains(body, "this scrape's fetch") {
+	if !regexp.MustCompile(`Served from the refresh at \d{4}-\d\d-\d\dT[^ ]+Z \(every 1h0m0s, started [^)]+ ago\): no get_official_account_info call of this scrape; the refresh's calls \(1\)`).MatchString(body) ||
+		strings.Contains(body, "Fetched by this scrape") {
 		t.Errorf("background debug probe:\n%s", body)
 	}
 }

@@ -12,6 +12,35 @@ import (
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
+// Origin says where a scrape's result came from, for the debug probe.
+type Origin string
+
+// The origins of a result.
+const (
+	Fetched   Origin = "fetched"   // by this scrape, in its own calls
+	Refreshed Origin = "refreshed" // the last background refresh
+)
+
+// Result returns the app's data for one scrape. With refresh_interval it
+// is the last background refresh (NotYet before the first), and the scrape
+// makes no call. Otherwise the scrape fetches the app itself, under the
+// scrape's context: at its deadline (or a hang-up) the calls in flight are
+// cut, and the result keeps what had arrived, as a blackbox probe does.
+// Overlapping scrapes each make their own calls; refresh_interval is the
+// answer to many scrapers.
+func (a *App) Result(ctx context.Context) (*Result, Origin) {
+	if a.Cfg.RefreshInterval > 0 {
+		if r := a.latest.Load(); r != nil {
+			return r, Refreshed
+		}
+		return NotYet, Refreshed
+	}
+	res := a.newResult()
+	a.fetch(ctx, res, nil)
+	a.last.Store(res.summary())
+	return res, Fetched
+}
+
 // refreshLoop fetches an app with refresh_interval in the background: the
 // first time after first (apps' schedules are spread), then every interval,
 // until ctx ends (the app was reloaded away, or the exporter closes). A
@@ -43,7 +72,7 @@ func (a *App) refreshLoop(ctx context.Context, first time.Duration) {
 			return // cut by a reload or shutdown: not a refresh to serve
 		}
 		a.last.Store(res.summary())
-		a.share.latest.Store(res)
+		a.latest.Store(res)
 		t.Reset(max(0, interval-time.Since(start)))
 	}
 }

@@ -9,22 +9,20 @@ import (
 )
 
 // Result is what one fetch learnt of one app. Its batches write into it as
-// they complete; once the fetch is done it is read-only, and before that
-// only Partial reads it.
+// they complete; once the fetch is done it is read-only.
 type Result struct {
 	Accounts []tencentchat.Result // one per configured account, in config order
 	At       time.Time            // when the fetch started
 	Duration time.Duration
 	// OK is whether every call answered with ErrorCode 0: the app is up.
-	// Final once the fetch is done; a partial result is never OK.
+	// Final once the fetch is done; a fetch cut by its deadline is never OK.
 	OK bool
 
 	batchEnd []int // where each batch's accounts end
 
-	mu        sync.Mutex
-	batchDone []bool // which batches' accounts are final
-	batchOK   []bool // which batches got an answer with ErrorCode 0
-	calls     []Call
+	mu      sync.Mutex
+	batchOK []bool // which batches got an answer with ErrorCode 0
+	calls   []Call
 }
 
 // Call is one HTTP call of a fetch's batch.
@@ -44,7 +42,7 @@ func AccountUp(r *tencentchat.Result) bool {
 
 func (a *App) newResult() *Result {
 	r := &Result{Accounts: make([]tencentchat.Result, len(a.Cfg.Accounts)), At: time.Now(), OK: true,
-		batchEnd: make([]int, len(a.batches)), batchDone: make([]bool, len(a.batches)), batchOK: make([]bool, len(a.batches))}
+		batchEnd: make([]int, len(a.batches)), batchOK: make([]bool, len(a.batches))}
 	end := 0
 	for i, b := range a.batches {
 		end += b.Len()
@@ -82,29 +80,10 @@ func (r *Result) summary() *Summary {
 	return s
 }
 
-// partial is a copy of what has arrived so far, for a scrape that leaves
-// before the fetch is done: the accounts of finished batches, the others
-// down, and the app not up.
-func (r *Result) partial(took time.Duration) *Result {
-	out := &Result{Accounts: make([]tencentchat.Result, len(r.Accounts)), At: r.At, Duration: took}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	lo := 0
-	for i, done := range r.batchDone {
-		if done {
-			copy(out.Accounts[lo:r.batchEnd[i]], r.Accounts[lo:r.batchEnd[i]])
-		}
-		lo = r.batchEnd[i]
-	}
-	out.calls = append(out.calls, r.calls...)
-	out.batchEnd, out.batchOK = r.batchEnd, slices.Clone(r.batchOK)
-	return out
-}
-
 // finish records a batch's end.
 func (r *Result) finish(i int, ok bool) {
 	r.mu.Lock()
-	r.batchDone[i], r.batchOK[i] = true, ok
+	r.batchOK[i] = ok
 	r.OK = r.OK && ok
 	r.mu.Unlock()
 }

@@ -1,7 +1,6 @@
 // Package source is a configured app as a source of data: its accounts,
-// fetched in batches through the tencentchat client, shared among the
-// scrapes that overlap or refreshed in the background (share.go, fetch.go),
-// and its statistics from getappinfo, refreshed apart from scrapes
+// fetched in batches through the tencentchat client by each scrape or
+// refreshed in the background (fetch.go), and its statistics from getappinfo, refreshed apart from scrapes
 // (stats.go). It keeps the last results and tells its Tally what every
 // call saw; it knows nothing of Prometheus: the collector package turns
 // what it holds into metrics.
@@ -48,7 +47,7 @@ type App struct {
 	logger  log.Logger
 
 	missingLogged *rate.Sometimes
-	share         share
+	latest        atomic.Pointer[Result]   // the last background refresh; nil before the first
 	stats         *stats                   // carried over a reload, as last
 	last          *atomic.Pointer[Summary] // holds nil until a fetch ended
 	statsFields   []string
@@ -81,7 +80,7 @@ func New(ac config.App, o Options) (*App, error) {
 	if p := o.Prev; p != nil && p.Cfg.SDKAppID == ac.SDKAppID {
 		a.stats, a.last, a.missingLogged = p.stats, p.last, p.missingLogged
 		if ac.RefreshInterval > 0 && slices.Equal(p.Cfg.Accounts, ac.Accounts) && p.Cfg.BatchSize == ac.BatchSize {
-			a.share.latest.Store(p.share.latest.Load())
+			a.latest.Store(p.latest.Load())
 		}
 	} else {
 		a.stats, a.last = &stats{}, new(atomic.Pointer[Summary])
@@ -143,7 +142,7 @@ func StartRefreshes(ctx context.Context, apps []*App) {
 	}
 	for i, a := range bg {
 		first := min(a.Cfg.RefreshInterval/10, 10*time.Second) * time.Duration(i) / time.Duration(len(bg))
-		if last := a.share.latest.Load(); last != nil {
+		if last := a.latest.Load(); last != nil {
 			first = max(first, a.Cfg.RefreshInterval-time.Since(last.At))
 		}
 		go a.refreshLoop(ctx, first)
@@ -153,5 +152,5 @@ func StartRefreshes(ctx context.Context, apps []*App) {
 // Ready tells whether the app has data to serve: it is fetched on scrape,
 // or its first background refresh has ended (successful or not).
 func (a *App) Ready() bool {
-	return a.Cfg.RefreshInterval == 0 || a.share.latest.Load() != nil
+	return a.Cfg.RefreshInterval == 0 || a.latest.Load() != nil
 }
