@@ -71,8 +71,9 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 				}
 			}
 			g, wt := familyLines(got.String()), familyLines(want.String())
-			if len(g) != 4 || len(wt) != 4 {
-				t.Fatalf("families: direct %d, client_golang %d", len(g), len(wt))
+			// Every value family and the up family.
+			if n := len(accountFamilies) + 1; len(g) != n || len(wt) != n {
+				t.Fatalf("families: direct %d, client_golang %d, want %d", len(g), len(wt), n)
 			}
 			for name, lines := range wt {
 				if !slices.Equal(g[name], lines) {

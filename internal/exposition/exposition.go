@@ -29,9 +29,8 @@ type Writer struct {
 	err error
 }
 
-// Writes tells whether a Writer writes format: text 0.0.4 or 1.0.0 (this
-// package writes only names and label names that need no quoting, where
-// both are the same), OpenMetrics 1.0.0 or 0.0.1.
+// Writes tells whether a Writer writes format: text 0.0.4 (what every
+// text/plain Accept header negotiates to), OpenMetrics 1.0.0 or 0.0.1.
 func Writes(format expfmt.Format) bool {
 	switch format.FormatType() {
 	case expfmt.TypeTextPlain:
