@@ -137,17 +137,3 @@ var statsFields = func() []string {
 func statsDesc(name, help string, labels []string) *prometheus.Desc {
 	return prometheus.NewDesc(namespace+"_app_"+name, help+", from getappinfo for the most recent complete day.", labels, nil)
 }
-
-// scrapeDescs are the descriptors of a scrape's metrics, for Describe.
-var scrapeDescs = func() []*prometheus.Desc {
-	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
-		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, missingDesc, failuresDesc,
-		rateLimitDesc, limiterWaitDesc, refreshTimeDesc, refreshDurationDesc, refreshIntervalDesc,
-		statsDayDesc, statsRefreshDesc, statsIntervalDesc}
-	for _, m := range statsMetrics {
-		if m.chatType != "group" { // each chat_type pair shares one descriptor
-			d = append(d, m.desc)
-		}
-	}
-	return d
-}()

@@ -77,3 +77,17 @@ func (d described) Describe(ch chan<- *prometheus.Desc) {
 	}
 	d.a.counters.duration.Describe(ch)
 }
+
+// scrapeDescs are the descriptors of a scrape's metrics, for described.
+var scrapeDescs = func() []*prometheus.Desc {
+	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
+		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, missingDesc, failuresDesc,
+		rateLimitDesc, limiterWaitDesc, refreshTimeDesc, refreshDurationDesc, refreshIntervalDesc,
+		statsDayDesc, statsRefreshDesc, statsIntervalDesc}
+	for _, m := range statsMetrics {
+		if m.chatType != "group" { // each chat_type pair shares one descriptor
+			d = append(d, m.desc)
+		}
+	}
+	return d
+}()

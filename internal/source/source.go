@@ -59,32 +59,19 @@ type Options struct {
 	Tally       Tally
 	Logger      log.Logger
 	StatsFields []string // the getappinfo fields the statistics keep
-	// Prev is the app of this name in the configuration replaced, if any:
-	// with the same SDKAppID, its statistics and last summary carry over,
-	// and with the same accounts and batches its last background refresh
-	// too, which serves until the next.
+	// Prev is the app of this name in the configuration replaced, if
+	// any; what carries over is inherit's to say.
 	Prev *App
-}
-
-// Fields are the only fields the exporter asks for (ResponseFilter): the
-// ones it exports, so the answer stays small.
-func Fields() []tencentchat.Field {
-	return []tencentchat.Field{tencentchat.FieldName, tencentchat.FieldOwnerAccount,
-		tencentchat.FieldCreateTime, tencentchat.FieldLastMsgTime, tencentchat.FieldSubscriberNum}
 }
 
 // New builds an app's client and batches.
 func New(ac config.App, o Options) (*App, error) {
 	a := &App{Cfg: ac, SDKAppID: strconv.FormatUint(ac.SDKAppID, 10), tally: o.Tally, logger: o.Logger,
 		statsFields: o.StatsFields}
-	if p := o.Prev; p != nil && p.Cfg.SDKAppID == ac.SDKAppID {
-		a.stats, a.last, a.missingLogged = p.stats, p.last, p.missingLogged
-		if ac.RefreshInterval > 0 && slices.Equal(p.Cfg.Accounts, ac.Accounts) && p.Cfg.BatchSize == ac.BatchSize {
-			a.latest.Store(p.latest.Load())
-		}
-	} else {
-		a.stats, a.last = &stats{}, new(atomic.Pointer[Summary])
-		a.missingLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
+	a.stats, a.last = &stats{}, new(atomic.Pointer[Summary])
+	a.missingLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
+	if o.Prev != nil {
+		a.inherit(o.Prev)
 	}
 	var limiter *rate.Limiter
 	if ac.RateLimit > 0 {
@@ -106,13 +93,29 @@ func New(ac config.App, o Options) (*App, error) {
 	}
 	a.client = client
 	for i := 0; i < len(ac.Accounts); i += ac.BatchSize {
-		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], Fields())
+		b, err := tencentchat.NewBatch(ac.Accounts[i:min(i+ac.BatchSize, len(ac.Accounts))], tencentchat.Fields())
 		if err != nil {
 			return nil, err
 		}
 		a.batches = append(a.batches, b)
 	}
 	return a, nil
+}
+
+// inherit carries over a reload what the app of the same name in the
+// replaced configuration learnt, by one rule: what describes the same
+// data is kept. With the same SDKAppID, the statistics (the same app's
+// days), the last summary and the log throttle; and, in background mode
+// with the same accounts in the same batches, the last refresh, which
+// serves until the next. Anything else starts afresh.
+func (a *App) inherit(p *App) {
+	if p.Cfg.SDKAppID != a.Cfg.SDKAppID {
+		return
+	}
+	a.stats, a.last, a.missingLogged = p.stats, p.last, p.missingLogged
+	if a.Cfg.RefreshInterval > 0 && slices.Equal(p.Cfg.Accounts, a.Cfg.Accounts) && p.Cfg.BatchSize == a.Cfg.BatchSize {
+		a.latest.Store(p.latest.Load())
+	}
 }
 
 // Summary is the outcome of an app's most recent fetch, for the status

@@ -15,3 +15,9 @@ var DocumentedCodes = [...]int{
 	// UserSig and account
 	70001, 70003, 70009, 70013, 70014, 70016, 70020, 70050, 70051, 70107,
 }
+
+// RateLimitCodes are the ErrorCodes Tencent answers when calls come too
+// fast. They are retried with a longer backoff (as HTTP 429 is), and the
+// mixin's TencentChatAPIRateLimited alert matches exactly these (a test
+// keeps the two equal).
+var RateLimitCodes = [...]int{60007, 60011, 60018, 60019}

@@ -66,6 +66,13 @@ type AccountInfo struct {
 	SubscriberNum   OptInt `json:"SubscriberNum"`
 }
 
+// Fields are the fields a batch asks for (ResponseFilter): the ones
+// AccountInfo keeps beyond the error and the ID, so the answer stays small.
+// A field added to AccountInfo is added here too.
+func Fields() []Field {
+	return []Field{FieldName, FieldOwnerAccount, FieldCreateTime, FieldLastMsgTime, FieldSubscriberNum}
+}
+
 // envelope is the whole answer. Unknown fields (ErrorDisplay, RequestId, ...)
 // are ignored: other Tencent APIs add them and this one may too. Only
 // ErrorCode is required; ActionStatus is absent from some APIs' answers.

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -315,10 +316,9 @@ func classify(ctx context.Context, err error) Reason {
 }
 
 // isRateLimit tells the answers given when calls come too fast: the
-// rate-limit codes and HTTP 429. They are retried with a longer backoff.
+// RateLimitCodes and HTTP 429. They are retried with a longer backoff.
 func isRateLimit(e *Error) bool {
-	switch e.Code {
-	case 60007, 60011, 60018, 60019:
+	if slices.Contains(RateLimitCodes[:], e.Code) {
 		return true
 	}
 	return e.Reason == ReasonHTTPStatus && e.HTTPStatus == http.StatusTooManyRequests

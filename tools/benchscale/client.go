@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
-	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
 
@@ -26,7 +25,7 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 		for i := lo; i < min(lo+config.MaxBatchSize, perApp); i++ {
 			ids = append(ids, fmt.Sprintf("@TOA#_sim%05d", i))
 		}
-		b, err := tencentchat.NewBatch(ids, source.Fields())
+		b, err := tencentchat.NewBatch(ids, tencentchat.Fields())
 		if err != nil {
 			return 0, 0, err
 		}

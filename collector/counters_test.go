@@ -1,0 +1,42 @@
+package collector
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/go-kit/log"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+)
+
+// TestCountersBookEachAPIUnderItsName: a call and a code of each known API
+// are counted under that API; a call of an API the counters do not know
+// is counted nowhere (never under get_official_account_info) and logged.
+func TestCountersBookEachAPIUnderItsName(t *testing.T) {
+	var logs testutil.Buffer
+	c := newCounters(log.NewLogfmtLogger(&logs), "1400000000", "main")
+	for i, api := range apis {
+		c.Attempt(tencentchat.Attempt{API: api, Code: 70001})
+		c.Code(api, 130004)
+		if n := c.api[i].requests.Load(); n != 1 {
+			t.Errorf("%s: %d requests, want 1", api, n)
+		}
+		for _, code := range []int{70001, 130004} {
+			slot, _ := codeSlot(code)
+			if n := c.api[i].codes[slot].Load(); n != 1 {
+				t.Errorf("%s: code %d counted %d times, want 1", api, code, n)
+			}
+		}
+	}
+	c.Attempt(tencentchat.Attempt{API: "official_account_msg_get_simple", Code: 70001})
+	c.Code("official_account_msg_get_simple", 130004)
+	for i, api := range apis {
+		if n := c.api[i].requests.Load(); n != 1 {
+			t.Errorf("an unknown API's call was booked under %s (%d requests)", api, n)
+		}
+	}
+	if !strings.Contains(logs.String(), `api=official_account_msg_get_simple`) {
+		t.Errorf("an unknown API was not logged:\n%s", logs.String())
+	}
+}
