@@ -41,11 +41,7 @@ func startDemo(logger log.Logger) (*config.Config, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle(simulator.Path, sim)
-	mux.Handle(simulator.AppInfoPath, sim)
-	mux.Handle("/simulator/", sim.ControlHandler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: sim.Mux(true), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			level.Error(logger).Log("msg", "demo simulator stopped", "err", err)

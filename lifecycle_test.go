@@ -450,7 +450,7 @@ func TestEndpointCredentialsNotEchoed(t *testing.T) {
 			t.Errorf("%s shows a credential: %s", what, text)
 		}
 	}
-	if status != http.StatusBadRequest || !strings.Contains(body, "<redacted>") || !strings.Contains(string(out), "user info") {
+	if status != http.StatusInternalServerError || !strings.Contains(body, "<redacted>") || !strings.Contains(string(out), "user info") {
 		t.Errorf("reload %d %q; check %q", status, body, out)
 	}
 }

@@ -245,7 +245,8 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 			return
 		}
 		if err := exporter.Reload(load); err != nil {
-			http.Error(w, "configuration not loaded; the previous one keeps serving: "+err.Error(), http.StatusBadRequest)
+			// 500, as Prometheus answers a refused reload.
+			http.Error(w, "configuration not loaded; the previous one keeps serving: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
 		fmt.Fprintln(w, "configuration loaded")
@@ -347,18 +348,34 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 		"warn": level.AllowWarn(), "error": level.AllowError()}[lvl]
 	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
-	return level.NewFilter(logger, allow), slog.New(sloggokit.NewGoKitHandler(slogTime{base}, slogLevel))
+	return level.NewFilter(logger, allow), slog.New(sloggokit.NewGoKitHandler(slogOrder{base}, slogLevel))
 }
 
-// slogTime renames the slog bridge's "time" to the "ts" that every other
-// line carries, in the same format.
-type slogTime struct{ next log.Logger }
+// slogOrder puts the slog bridge's lines (exporter-toolkit's) in the key
+// order of every other line: ts (renamed from slog's "time", in the same
+// format), caller, level, msg, then the rest as they came.
+type slogOrder struct{ next log.Logger }
 
-func (l slogTime) Log(kv ...any) error {
+// lineOrder is the order of the keys every line starts with.
+var lineOrder = [...]string{"ts", "caller", "level", "msg"}
+
+func (l slogOrder) Log(kv ...any) error {
+	head := make([]any, 0, len(kv))
+	var rest []any
+	var first [len(lineOrder)][]any
 	for i := 0; i+1 < len(kv); i += 2 {
-		if t, ok := kv[i+1].(time.Time); ok && kv[i] == slog.TimeKey {
-			kv[i], kv[i+1] = "ts", t.UTC().Format(time.RFC3339Nano)
+		k, v := kv[i], kv[i+1]
+		if t, ok := v.(time.Time); ok && k == slog.TimeKey {
+			k, v = "ts", t.UTC().Format(time.RFC3339Nano)
 		}
+		if j := slices.Index(lineOrder[:], fmt.Sprint(k)); j >= 0 && first[j] == nil {
+			first[j] = []any{k, v}
+			continue
+		}
+		rest = append(rest, k, v)
 	}
-	return l.next.Log(kv...)
+	for _, kv := range first {
+		head = append(head, kv...)
+	}
+	return l.next.Log(append(head, rest...)...)
 }

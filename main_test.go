@@ -162,6 +162,18 @@ func TestDemo(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// Every line the process wrote, exporter-toolkit's "Listening on"
+	// included, starts with the same keys in the same order.
+	lines := strings.Split(strings.TrimSpace(p.logs()), "\n")
+	head := regexp.MustCompile(`^ts=\S+ caller=\S+ level=(debug|info|warn|error) (app=\S+ sdkappid=\d+ )?msg=`)
+	for _, l := range lines {
+		if !head.MatchString(l) {
+			t.Errorf("log line out of order: %s", l)
+		}
+	}
+	if !strings.Contains(p.logs(), `msg="Listening on"`) || len(lines) < 3 {
+		t.Errorf("expected exporter-toolkit's lines among the logs:\n%s", p.logs())
+	}
 	// 50 accounts, one terminated (index 13).
 	if n := countLines(body, "tencentchat_official_account_up{"); n != 50 {
 		t.Errorf("%d accounts", n)
@@ -284,7 +296,7 @@ func TestConfigAgainstSimulator(t *testing.T) {
 	// A broken edit is refused; the old config keeps serving.
 	os.WriteFile(cfgPath, []byte("apps:\n  - name: prod\n    bogus: 1\n"), 0o600)
 	status, msg := p.post(t, "/-/reload")
-	if status != 400 || !strings.Contains(msg, `unknown key "bogus"`) {
+	if status != http.StatusInternalServerError || !strings.Contains(msg, `unknown key "bogus"`) {
 		t.Fatalf("POST /-/reload with a broken config: %d %s", status, msg)
 	}
 	_, body = p.get(t, "/metrics")
@@ -507,7 +519,7 @@ func TestKeyNeverEchoedByConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, body := p.post(t, "/-/reload")
-	if status != http.StatusBadRequest || !strings.Contains(body, "must start with") {
+	if status != http.StatusInternalServerError || !strings.Contains(body, "must start with") {
 		t.Errorf("POST /-/reload: %d %q", status, body)
 	}
 	out, _ := exec.Command(binary, "--config.check", "--config.file="+cfg).CombinedOutput()

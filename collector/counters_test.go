@@ -6,8 +6,8 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 )
 
 // TestCountersBookEachAPIUnderItsName: a call and a code of each known API

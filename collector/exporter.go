@@ -131,14 +131,17 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 
 func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	a := &app{}
+	id := strconv.FormatUint(ac.SDKAppID, 10)
+	// One logger per app: every line about it carries its name and
+	// SDKAppID, in that order.
+	logger := log.With(e.logger, "app", ac.Name, "sdkappid", id)
 	prev := old.byName[ac.Name]
 	if prev != nil && prev.Cfg.SDKAppID == ac.SDKAppID {
 		a.counters = prev.counters
 	} else {
-		id := strconv.FormatUint(ac.SDKAppID, 10)
-		a.counters = newCounters(log.With(e.logger, "app", ac.Name, "sdkappid", id), id, ac.Name)
+		a.counters = newCounters(logger, id, ac.Name)
 	}
-	o := source.Options{HTTPClient: e.http, Tally: a.counters, Logger: e.logger, StatsFields: statsFields}
+	o := source.Options{HTTPClient: e.http, Tally: a.counters, Logger: logger, StatsFields: statsFields}
 	if prev != nil {
 		o.Prev = prev.App
 	}

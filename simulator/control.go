@@ -8,6 +8,20 @@ import (
 	"time"
 )
 
+// Mux serves the simulated API at its paths (get_official_account_info,
+// getappinfo) and, with control, the control API under /simulator/, as the
+// tencentchat-simulator command and the exporter's demo mode both serve
+// it. The control API is for loopback use only.
+func (s *Simulator) Mux(control bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(Path, s)
+	mux.Handle(AppInfoPath, s)
+	if control {
+		mux.Handle("/simulator/", s.ControlHandler())
+	}
+	return mux
+}
+
 // ControlHandler serves a small JSON API for driving the simulator from
 // another process (end-to-end tests, demos). Mount it under /simulator/:
 //

@@ -86,12 +86,6 @@ func run(args []string) error {
 			Accounts: *accounts, Seed: *seed, DriftInterval: *drift}).SetFaults(faults)
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle(simulator.Path, sim)
-	mux.Handle(simulator.AppInfoPath, sim)
-	if *control {
-		mux.Handle("/simulator/", sim.ControlHandler())
-	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -105,7 +99,7 @@ func run(args []string) error {
 		"service_disabled", *disabled, "error_code", *errorCode, "faults", fmt.Sprint(rates),
 		"control_api", *control)
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: sim.Mux(*control), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

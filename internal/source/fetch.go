@@ -122,7 +122,7 @@ func (a *App) fetch(ctx context.Context, res *Result, pace *rate.Limiter) {
 func (a *App) fetchBatch(ctx context.Context, i int, batch *tencentchat.Batch, out []tencentchat.Result, observe func(tencentchat.Attempt)) bool {
 	other, err := a.client.Fetch(ctx, batch, out, observe)
 	if err != nil {
-		level.Warn(a.logger).Log("msg", "API call failed", "app", a.Cfg.Name, "sdkappid", a.SDKAppID,
+		level.Warn(a.logger).Log("msg", "API call failed",
 			"batch", i, "accounts", batch.Len(), "err", err)
 		return false
 	}
@@ -138,10 +138,10 @@ func (a *App) fetchBatch(ctx context.Context, i int, batch *tencentchat.Batch, o
 			a.tally.Missing()
 		case r.Err != nil:
 			a.tally.Invalid()
-			level.Debug(a.logger).Log("msg", "account's item unusable", "app", a.Cfg.Name, "account", r.ID, "err", r.Err)
+			level.Debug(a.logger).Log("msg", "account's item unusable", "account", r.ID, "err", r.Err)
 		case r.Info.ErrorCode.V != 0:
 			a.tally.Code(tencentchat.APIOfficialAccountInfo, int(r.Info.ErrorCode.V))
-			level.Debug(a.logger).Log("msg", "account error", "app", a.Cfg.Name, "account", r.ID,
+			level.Debug(a.logger).Log("msg", "account error", "account", r.ID,
 				"code", r.Info.ErrorCode.V, "info", r.Info.ErrorInfo)
 		default:
 			a.plausible(r.ID, "SubscriberNum", &r.Info.SubscriberNum, math.MaxInt64)
@@ -152,7 +152,7 @@ func (a *App) fetchBatch(ctx context.Context, i int, batch *tencentchat.Batch, o
 	if len(missing) > 0 {
 		a.missingLogged.Do(func() {
 			level.Warn(a.logger).Log("msg", "an answer with ErrorCode 0 left accounts out; they are down (logged at most once a minute, counted in tencentchat_api_accounts_missing_total)",
-				"app", a.Cfg.Name, "sdkappid", a.SDKAppID, "batch", i, "missing", len(missing), "first", missing[0])
+				"batch", i, "missing", len(missing), "first", missing[0])
 		})
 	}
 	return true
@@ -169,6 +169,6 @@ func (a *App) plausible(account, field string, v *tencentchat.OptInt, hi int64) 
 		return
 	}
 	a.tally.Invalid()
-	level.Debug(a.logger).Log("msg", "implausible value left out", "app", a.Cfg.Name, "account", account, "field", field, "value", v.V)
+	level.Debug(a.logger).Log("msg", "implausible value left out", "account", account, "field", field, "value", v.V)
 	*v = tencentchat.OptInt{}
 }

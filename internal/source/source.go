@@ -57,8 +57,8 @@ type App struct {
 type Options struct {
 	HTTPClient  *http.Client // shared by the apps' clients
 	Tally       Tally
-	Logger      log.Logger
-	StatsFields []string // the getappinfo fields the statistics keep
+	Logger      log.Logger // with the app's labels (app, sdkappid)
+	StatsFields []string   // the getappinfo fields the statistics keep
 	// Prev is the app of this name in the configuration replaced, if
 	// any; what carries over is inherit's to say.
 	Prev *App

@@ -103,8 +103,8 @@ func (a *App) refreshStats(now time.Time) {
 			s.backoff = min(2*s.backoff, a.Cfg.AppStatisticsInterval)
 		}
 		s.nextTry = now.Add(s.backoff)
-		level.Warn(a.logger).Log("msg", "app statistics not refreshed; serving the last good values", "app", a.Cfg.Name,
-			"sdkappid", a.SDKAppID, "retry_in", s.backoff, "err", err)
+		level.Warn(a.logger).Log("msg", "app statistics not refreshed; serving the last good values",
+			"retry_in", s.backoff, "err", err)
 		return
 	}
 	s.day, s.refreshedAt, s.backoff, s.nextTry = day, now, 0, time.Time{}
@@ -123,7 +123,7 @@ func (a *App) completeDay(days []tencentchat.AppDay, now time.Time) (*StatsDay, 
 		v, ok := best.Int(f)
 		if !ok || v < 0 {
 			a.tally.Invalid()
-			level.Debug(a.logger).Log("msg", "app statistic missing, not a number or negative; left out", "app", a.Cfg.Name,
+			level.Debug(a.logger).Log("msg", "app statistic missing, not a number or negative; left out",
 				"field", f, "value", best.Values[f])
 			continue
 		}
