@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,21 +17,33 @@ import (
 type app struct {
 	*source.App
 	counters *counters // carried over a reload, as the source's statistics
-	labels   *escapedLabels
+	labels   [2]lazyLabels
+}
+
+// lazyLabels are an app's label pairs in one encoding, built at the first
+// scrape that needs them: a protobuf scraper costs a text-only
+// configuration nothing.
+type lazyLabels struct {
+	once sync.Once
+	l    *encodedLabels
+}
+
+// labelsFor are the app's label pairs in enc.
+func (a *app) labelsFor(enc exposition.Encoding) *encodedLabels {
+	ll := &a.labels[enc]
+	ll.once.Do(func() { ll.l = newEncodedLabels(a, enc) })
+	return ll.l
 }
 
 // appCollector is one scrape of one app, bound to the scrape's context so
 // its deadline reaches every API call. It describes nothing: a registry
 // takes any number of such unchecked collectors, one per app, and gathers
 // them concurrently. It sends the app's own series; the accounts' series
-// are written by writeAccounts straight from its result, unless the scrape
-// asked for a format only client_golang writes (protobuf), where Collect
-// sends them too.
+// are written by writeAccounts straight from its result.
 type appCollector struct {
-	now    func() time.Time // the statistics' clock
-	ctx    context.Context
-	a      *app
-	direct bool // the accounts are written by writeAccounts
+	now func() time.Time // the statistics' clock
+	ctx context.Context
+	a   *app
 
 	res    *source.Result // set by Collect
 	origin source.Origin
@@ -44,37 +57,32 @@ func (c *appCollector) Collect(ch chan<- prometheus.Metric) {
 		a.RefreshStatsIfDue(c.now())
 	}
 	c.res, c.origin = a.Result(c.ctx)
-	if !c.direct {
-		collectAccounts(ch, a, c.res)
-	}
 	if a.Cfg.AppStatistics {
 		emitStats(ch, a)
 	}
 	emitApp(ch, a, c.res)
 }
 
-// escapedLabels are an app's label pairs that live as long as its
-// configuration, escaped once: account and app_name before the per-scrape
+// encodedLabels are an app's label pairs that live as long as its
+// configuration, encoded once: account and app_name before the per-scrape
 // name and owner_account, sdkappid after them (label names in order).
-type escapedLabels struct {
-	buf      []byte // every account's `account="…",app_name="…",`, one after another
-	end      []int  // where each account's ends in buf
-	sdkappid []byte // `sdkappid="…"`
+type encodedLabels struct {
+	buf      []byte // every account's account and app_name pairs, one after another
+	end      []int  // where each account's end in buf
+	sdkappid []byte
 }
 
-func newEscapedLabels(a *app) *escapedLabels {
-	l := &escapedLabels{end: make([]int, len(a.Cfg.Accounts)),
-		sdkappid: exposition.AppendLabel(nil, "sdkappid", a.SDKAppID)}
-	appName := append(exposition.AppendLabel(nil, "app_name", a.Cfg.Name), ',')
+func newEncodedLabels(a *app, enc exposition.Encoding) *encodedLabels {
+	l := &encodedLabels{end: make([]int, len(a.Cfg.Accounts)), sdkappid: enc.AppendLabel(nil, "sdkappid", a.SDKAppID)}
+	appName := enc.AppendLabel(nil, "app_name", a.Cfg.Name)
 	for i, id := range a.Cfg.Accounts {
-		l.buf = append(exposition.AppendLabel(l.buf, "account", id), ',')
-		l.buf = append(l.buf, appName...)
+		l.buf = append(enc.AppendLabel(l.buf, "account", id), appName...)
 		l.end[i] = len(l.buf)
 	}
 	return l
 }
 
-func (l *escapedLabels) account(i int) []byte {
+func (l *encodedLabels) account(i int) []byte {
 	start := 0
 	if i > 0 {
 		start = l.end[i-1]
@@ -99,50 +107,34 @@ var accountFamilies = []struct {
 func served(v tencentchat.OptInt, zeroIsNever bool) bool { return v.Set && (v.V != 0 || !zeroIsNever) }
 
 // writeAccounts writes the accounts' families of every app of a scrape,
-// each family whole (the formats forbid interleaving), from the results.
+// each family whole (the formats forbid interleaving), from the results,
+// in the writer's format. Only this writes account series.
 func writeAccounts(w *exposition.Writer, cs []*appCollector) {
-	var mid []byte // name="…",owner_account="…",
+	enc := w.Encoding()
+	var mid []byte // the name and owner_account pairs
 	for _, f := range accountFamilies {
-		w.Gauge(f.name, f.help)
-		for _, c := range cs {
-			for i := range c.res.Accounts {
-				r := &c.res.Accounts[i]
-				if v := f.value(&r.Info); source.AccountUp(r) && served(v, f.zeroIsNever) {
-					mid = exposition.AppendLabel(mid[:0], "name", r.Info.Name)
-					mid = append(exposition.AppendLabel(append(mid, ','), "owner_account", r.Info.OwnerAccount), ',')
-					w.Sample(f.name, float64(v.V), c.a.labels.account(i), mid, c.a.labels.sdkappid)
+		w.Family(f.name, f.help, func() {
+			for _, c := range cs {
+				l := c.a.labelsFor(enc)
+				for i := range c.res.Accounts {
+					r := &c.res.Accounts[i]
+					if v := f.value(&r.Info); source.AccountUp(r) && served(v, f.zeroIsNever) {
+						mid = enc.AppendLabel(mid[:0], "name", r.Info.Name)
+						mid = enc.AppendLabel(mid, "owner_account", r.Info.OwnerAccount)
+						w.Sample(float64(v.V), l.account(i), mid, l.sdkappid)
+					}
 				}
 			}
-		}
+		})
 	}
-	w.Gauge(accountUpName, accountUpHelp)
-	for _, c := range cs {
-		for i := range c.res.Accounts {
-			w.Sample(accountUpName, float64(boolInt(source.AccountUp(&c.res.Accounts[i]))), c.a.labels.account(i), c.a.labels.sdkappid)
-		}
-	}
-}
-
-// collectAccounts sends the accounts' series as const metrics, for the
-// formats writeAccounts does not write.
-func collectAccounts(ch chan<- prometheus.Metric, a *app, r *source.Result) {
-	send := func(desc *prometheus.Desc, v float64, labels ...string) {
-		m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, v, labels...)
-		if err != nil {
-			m = prometheus.NewInvalidMetric(desc, err)
-		}
-		ch <- m
-	}
-	for i := range r.Accounts {
-		acct, id := &r.Accounts[i], a.Cfg.Accounts[i]
-		up := source.AccountUp(acct)
-		for _, f := range accountFamilies {
-			if v := f.value(&acct.Info); up && served(v, f.zeroIsNever) {
-				send(f.desc, float64(v.V), a.SDKAppID, a.Cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
+	w.Family(accountUpName, accountUpHelp, func() {
+		for _, c := range cs {
+			l := c.a.labelsFor(enc)
+			for i := range c.res.Accounts {
+				w.Sample(float64(boolInt(source.AccountUp(&c.res.Accounts[i]))), l.account(i), l.sdkappid)
 			}
 		}
-		send(accountUpDesc, float64(boolInt(up)), a.SDKAppID, a.Cfg.Name, id)
-	}
+	})
 }
 
 // emitApp sends the app's own series, once all its accounts are done.

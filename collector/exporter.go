@@ -150,7 +150,6 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 		return nil, err
 	}
 	a.App = src
-	a.labels = newEscapedLabels(a)
 	return a, nil
 }
 

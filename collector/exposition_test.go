@@ -2,11 +2,16 @@ package collector
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/exposition"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
@@ -25,10 +30,8 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 		strings.Repeat("长", 100<<10/3), "", `\"\n`, "tab\there", "emoji 😀"}
 	a := benchApp(len(hostile))
 	a.Cfg.Name = `app "name" \ with` + "\nnewline"
-	a.labels = newEscapedLabels(a)
 	res := &source.Result{Accounts: make([]tencentchat.Result, len(hostile)+2)}
 	a.Cfg.Accounts = append(a.Cfg.Accounts, "@TOA#_down", "@TOA#_own_code")
-	a.labels = newEscapedLabels(a)
 	values := []int64{0, 1, 1699501664, 7, 123456789012345, 42, 3, 1000000, 99, 5, 2}
 	for i, name := range hostile {
 		res.Accounts[i] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{Set: true},
@@ -38,7 +41,7 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 			CreateTime:    tencentchat.OptInt{V: 1696577604, Set: i%5 != 0}}}
 	}
 	res.Accounts[len(hostile)+1] = tencentchat.Result{Answered: true, Info: tencentchat.AccountInfo{ErrorCode: tencentchat.OptInt{V: 130004, Set: true}}}
-	direct := &appCollector{a: a, res: res, direct: true}
+	direct := &appCollector{a: a, res: res}
 
 	// What client_golang is given: the same values, made valid UTF-8 as
 	// the writer makes them; the raw ones it refuses.
@@ -48,7 +51,7 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 		info.Name, info.OwnerAccount = strings.ToValidUTF8(info.Name, "\uFFFD"), strings.ToValidUTF8(info.OwnerAccount, "\uFFFD")
 	}
 	for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain),
-		expfmt.NewFormat(expfmt.TypeOpenMetrics), expfmt.Format(expfmt.FmtOpenMetrics_0_0_1)} {
+		expfmt.NewFormat(expfmt.TypeOpenMetrics), expfmt.Format(expfmt.FmtOpenMetrics_0_0_1), expfmt.NewFormat(expfmt.TypeProtoDelim)} {
 		t.Run(string(format), func(t *testing.T) {
 			var got bytes.Buffer
 			w := exposition.NewWriter(&got, format)
@@ -70,9 +73,22 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			g, wt := familyLines(got.String()), familyLines(want.String())
 			// Every value family and the up family.
-			if n := len(accountFamilies) + 1; len(g) != n || len(wt) != n {
+			n := len(accountFamilies) + 1
+			if format.FormatType() == expfmt.TypeProtoDelim {
+				g, wt := decodeFamilies(t, &got), decodeFamilies(t, &want)
+				if len(g) != n || len(wt) != n {
+					t.Fatalf("families: direct %d, client_golang %d, want %d", len(g), len(wt), n)
+				}
+				for name, mf := range wt {
+					if !proto.Equal(g[name], mf) {
+						t.Errorf("%s differs:\ndirect:\n%.2000s\nclient_golang:\n%.2000s", name, prototext.Format(g[name]), prototext.Format(mf))
+					}
+				}
+				return
+			}
+			g, wt := familyLines(got.String()), familyLines(want.String())
+			if len(g) != n || len(wt) != n {
 				t.Fatalf("families: direct %d, client_golang %d, want %d", len(g), len(wt), n)
 			}
 			for name, lines := range wt {
@@ -86,6 +102,25 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 	// which is why the writer makes them valid rather than copy them.
 	if _, err := constRegistry(a, res, false).Gather(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
 		t.Errorf("client_golang took invalid UTF-8: %v", err)
+	}
+}
+
+// decodeFamilies reads a delimited protobuf exposition, each family's
+// metrics sorted by their labels (the two writers order series
+// differently), by name.
+func decodeFamilies(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
+	t.Helper()
+	out := map[string]*dto.MetricFamily{}
+	dec := expfmt.NewDecoder(r, expfmt.NewFormat(expfmt.TypeProtoDelim))
+	for {
+		mf := &dto.MetricFamily{}
+		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			return out
+		} else if err != nil {
+			t.Fatalf("decoding the protobuf exposition: %v", err)
+		}
+		slices.SortFunc(mf.Metric, func(x, y *dto.Metric) int { return strings.Compare(x.String(), y.String()) })
+		out[mf.GetName()] = mf
 	}
 }
 

@@ -139,17 +139,18 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 		level.Warn(e.logger).Log("msg", "scrape timeout header below the minimum; using the minimum (logged once)",
 			"header", r.Header.Get(scrape.TimeoutHeader), "minimum", scrape.MinTimeout)
 	}
-	// Prometheus 3 may ask for OpenMetrics alone: it gets it.
-	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
+	// Prometheus 3 may ask for OpenMetrics alone, or protobuf for native
+	// histograms: it gets what it asked for, every format written as
+	// cheaply as text (exposition.Negotiate offers only those).
+	format := exposition.Negotiate(r.Header)
 	if debug {
 		format = expfmt.NewFormat(expfmt.TypeTextPlain)
 	}
-	direct := exposition.Writes(format)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(static...)
 	collectors := make([]*appCollector, len(apps))
 	for i, a := range apps {
-		collectors[i] = &appCollector{now: e.now, ctx: win.Ctx, a: a, direct: direct}
+		collectors[i] = &appCollector{now: e.now, ctx: win.Ctx, a: a}
 		reg.MustRegister(collectors[i])
 	}
 	mfs, gatherErr := reg.Gather()
@@ -170,23 +171,21 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 		if debug {
 			writeDebug(out, collectors[0], win, opts.TimeoutOffset, gatherErr)
 		}
-		return encode(out, format, mfs, collectors, direct)
+		return encode(out, format, mfs, collectors)
 	})
 	if err != nil {
 		level.Error(e.logger).Log("msg", "encoding the scrape", "err", err)
 	}
 }
 
-// encode writes the accounts' families straight from the results (when
-// direct), then the gathered ones with client_golang's encoder, which ends
-// an OpenMetrics answer with its # EOF.
-func encode(out io.Writer, format expfmt.Format, mfs []*dto.MetricFamily, cs []*appCollector, direct bool) error {
-	if direct {
-		ew := exposition.NewWriter(out, format)
-		writeAccounts(ew, cs)
-		if err := ew.Flush(); err != nil {
-			return err
-		}
+// encode writes the accounts' families straight from the results, then the
+// gathered ones with client_golang's encoder, which ends an OpenMetrics
+// answer with its # EOF.
+func encode(out io.Writer, format expfmt.Format, mfs []*dto.MetricFamily, cs []*appCollector) error {
+	ew := exposition.NewWriter(out, format)
+	writeAccounts(ew, cs)
+	if err := ew.Flush(); err != nil {
+		return err
 	}
 	enc := expfmt.NewEncoder(out, format)
 	for _, mf := range mfs {

@@ -15,7 +15,7 @@ import (
 // TestDescriptorsMatchSeries gathers a scrape in which every kind of series
 // is born (fetched accounts, a never-sent one, a terminated one, a failed
 // batch, the app's own and the reload metrics) through a pedantic registry,
-// which checks each sample's label names against its descriptor: series.go
+// which checks each sample's label names against its descriptor: emit.go
 // builds label pairs by hand, and nothing else would notice them drift.
 func TestDescriptorsMatchSeries(t *testing.T) {
 	r := newRig(t, 120, func(a *config.App) { a.Retries = 0; a.AppStatistics = true })
@@ -68,8 +68,15 @@ func TestDescriptorsMatchSeries(t *testing.T) {
 }
 
 // described is an app's collector that describes what it may emit, so a
-// pedantic registry checks every sample against its descriptor.
+// pedantic registry checks every sample against its descriptor. It sends
+// the accounts' series too, as the const metrics that writeAccounts is
+// held to (TestDirectWriterMatchesClientGolang).
 type described struct{ *appCollector }
+
+func (d described) Collect(ch chan<- prometheus.Metric) {
+	d.appCollector.Collect(ch)
+	collectAccounts(ch, d.a, d.res)
+}
 
 func (d described) Describe(ch chan<- *prometheus.Desc) {
 	for _, desc := range scrapeDescs {

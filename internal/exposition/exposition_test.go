@@ -3,7 +3,9 @@ package exposition
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -17,51 +19,75 @@ var formats = []expfmt.Format{
 	expfmt.NewFormat(expfmt.TypeTextPlain),
 	expfmt.NewFormat(expfmt.TypeOpenMetrics),
 	expfmt.Format(expfmt.FmtOpenMetrics_0_0_1),
+	expfmt.NewFormat(expfmt.TypeProtoDelim),
 }
 
 // render writes one gauge family of two samples, labels a and b, with the
-// Writer.
-func render(t testing.TB, format expfmt.Format, help, a1, b1, a2, b2 string, v1, v2 float64) string {
+// Writer: one sample's pairs as two pieces, the other's as one.
+func render(t testing.TB, format expfmt.Format, help, a1, b1, a2, b2 string, v1, v2 float64) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	w := NewWriter(&out, format)
 	if w == nil {
 		t.Fatalf("NewWriter(%s) is nil", format)
 	}
-	w.Gauge("m", help)
-	w.Sample("m", v1, AppendLabel(nil, "a", a1), []byte{','}, AppendLabel(nil, "b", b1))
-	w.Sample("m", v2, append(AppendLabel(nil, "a", a2), ','), AppendLabel(nil, "b", b2))
+	enc := w.Encoding()
+	w.Family("m", help, func() {
+		w.Sample(v1, enc.AppendLabel(nil, "a", a1), enc.AppendLabel(nil, "b", b1))
+		w.Sample(v2, enc.AppendLabel(enc.AppendLabel(nil, "a", a2), "b", b2))
+	})
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return out.String()
+	return out.Bytes()
 }
 
 // reference is the same family through client_golang's encoder, given the
 // help and label values made valid UTF-8 as the Writer makes them (it
 // refuses invalid label values, and would copy an invalid help).
-func reference(t testing.TB, format expfmt.Format, help, a1, b1, a2, b2 string, v1, v2 float64) string {
+func reference(t testing.TB, format expfmt.Format, help, a1, b1, a2, b2 string, v1, v2 float64) []byte {
 	t.Helper()
+	var out bytes.Buffer
+	if err := expfmt.NewEncoder(&out, format).Encode(family(help, a1, b1, a2, b2, v1, v2)); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func family(help, a1, b1, a2, b2 string, v1, v2 float64) *dto.MetricFamily {
 	metric := func(a, b string, v float64) *dto.Metric {
 		return &dto.Metric{Label: []*dto.LabelPair{{Name: proto.String("a"), Value: proto.String(a)}, {Name: proto.String("b"), Value: proto.String(b)}},
 			Gauge: &dto.Gauge{Value: proto.Float64(v)}}
 	}
-	mf := &dto.MetricFamily{Name: proto.String("m"), Help: proto.String(validUTF8(help)), Type: dto.MetricType_GAUGE.Enum(),
+	return &dto.MetricFamily{Name: proto.String("m"), Help: proto.String(validUTF8(help)), Type: dto.MetricType_GAUGE.Enum(),
 		Metric: []*dto.Metric{metric(validUTF8(a1), validUTF8(b1), v1), metric(validUTF8(a2), validUTF8(b2), v2)}}
-	var out bytes.Buffer
-	if err := expfmt.NewEncoder(&out, format).Encode(mf); err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
 }
 
-// validUTF8 replaces every invalid byte with U+FFFD, as AppendLabel does.
-func validUTF8(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		b.WriteRune(r) // an invalid byte ranges as one utf8.RuneError
+// same compares the two answers: text byte for byte; protobuf as the
+// messages it decodes to, and as the one message the answer holds (the
+// family's size prefix must cover it exactly).
+func same(t testing.TB, format expfmt.Format, got, want []byte) {
+	t.Helper()
+	if format.FormatType() != expfmt.TypeProtoDelim {
+		if !bytes.Equal(got, want) {
+			t.Errorf("Writer:\n%q\nclient_golang:\n%q", got, want)
+		}
+		return
 	}
-	return b.String()
+	dec := expfmt.NewDecoder(bytes.NewReader(got), format)
+	var g, w dto.MetricFamily
+	if err := dec.Decode(&g); err != nil {
+		t.Fatalf("decoding the Writer's protobuf: %v (%x)", err, got)
+	}
+	if err := dec.Decode(&dto.MetricFamily{}); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the family: %v, want EOF (%x)", err, got)
+	}
+	if err := expfmt.NewDecoder(bytes.NewReader(want), format).Decode(&w); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(&g, &w) {
+		t.Errorf("Writer:\n%v\nclient_golang:\n%v", &g, &w)
+	}
 }
 
 // TestWriterMatchesClientGolang: hostile help texts, label values and
@@ -90,11 +116,8 @@ func TestWriterMatchesClientGolang(t *testing.T) {
 	for _, format := range formats {
 		for _, c := range cases {
 			t.Run(string(format)+"/"+c.name, func(t *testing.T) {
-				got := render(t, format, c.help, c.a, c.b, c.b, c.a, c.v, -c.v)
-				want := reference(t, format, c.help, c.a, c.b, c.b, c.a, c.v, -c.v)
-				if got != want {
-					t.Errorf("Writer:\n%q\nclient_golang:\n%q", got, want)
-				}
+				same(t, format, render(t, format, c.help, c.a, c.b, c.b, c.a, c.v, -c.v),
+					reference(t, format, c.help, c.a, c.b, c.b, c.a, c.v, -c.v))
 			})
 		}
 	}
@@ -102,18 +125,15 @@ func TestWriterMatchesClientGolang(t *testing.T) {
 
 // FuzzWriter renders random help texts, label values and floats through
 // the Writer and through client_golang, in every format the Writer writes,
-// and wants the same bytes. make fuzz runs it.
+// and wants the same bytes (text) or messages (protobuf). make fuzz runs
+// it.
 func FuzzWriter(f *testing.F) {
 	f.Add("Help.", "x", "y", 42.0, -1.0)
 	f.Add(`b\s "q"`+"\n", "bad\xffutf8\xc3", "长😀", math.Inf(1), 1e-7)
 	f.Add("", "", "\x00", math.NaN(), 1e21)
 	f.Fuzz(func(t *testing.T, help, a, b string, v1, v2 float64) {
 		for _, format := range formats {
-			got := render(t, format, help, a, b, b, a, v1, v2)
-			want := reference(t, format, help, a, b, b, a, v1, v2)
-			if got != want {
-				t.Fatalf("%s:\nWriter:\n%q\nclient_golang:\n%q", format, got, want)
-			}
+			same(t, format, render(t, format, help, a, b, b, a, v1, v2), reference(t, format, help, a, b, b, a, v1, v2))
 		}
 	})
 }
@@ -126,7 +146,7 @@ func TestWrites(t *testing.T) {
 		expfmt.NewFormat(expfmt.TypeOpenMetrics):   true,
 		expfmt.Format(expfmt.FmtOpenMetrics_0_0_1): true,
 		expfmt.Format(expfmt.FmtOpenMetrics_2_0_0): false,
-		expfmt.NewFormat(expfmt.TypeProtoDelim):    false,
+		expfmt.NewFormat(expfmt.TypeProtoDelim):    true,
 		expfmt.NewFormat(expfmt.TypeProtoText):     false,
 	} {
 		if got := Writes(format); got != want {
@@ -148,12 +168,32 @@ func (f *failing) Write([]byte) (int, error) { f.n++; return 0, errors.New("refu
 func TestFirstErrorStops(t *testing.T) {
 	out := &failing{}
 	w := NewWriter(out, formats[0])
-	w.Gauge("m", strings.Repeat("h", flushAt)) // over flushAt: written, and refused
-	w.Sample("m", 1, AppendLabel(nil, "a", strings.Repeat("x", flushAt)))
+	w.Family("m", strings.Repeat("h", flushAt), func() { // over flushAt: written, and refused
+		w.Sample(1, Text.AppendLabel(nil, "a", strings.Repeat("x", flushAt)))
+	})
 	if err := w.Flush(); err == nil || err.Error() != "refused" {
 		t.Errorf("Flush = %v, want the output's error", err)
 	}
 	if out.n != 1 {
 		t.Errorf("%d writes to a failed output, want 1", out.n)
+	}
+}
+
+// TestNegotiate: every Accept header Prometheus sends, and the protobuf
+// text formats it never sends, get a format the Writer writes.
+func TestNegotiate(t *testing.T) {
+	for accept, want := range map[string]expfmt.FormatType{
+		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.1": expfmt.TypeProtoDelim,
+		"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=1.0.0;q=0.1":                                                                             expfmt.TypeOpenMetrics,
+		"text/plain;version=1.0.0;escaping=allow-utf-8":                                         expfmt.TypeTextPlain,
+		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text": expfmt.TypeTextPlain,
+		"": expfmt.TypeTextPlain,
+	} {
+		h := http.Header{}
+		h.Set("Accept", accept)
+		f := Negotiate(h)
+		if f.FormatType() != want || !Writes(f) {
+			t.Errorf("Accept %q: %s, want a %v the Writer writes", accept, f, want)
+		}
 	}
 }

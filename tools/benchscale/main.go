@@ -27,13 +27,23 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // lastServed is the number of accounts with an up series in the last
 // scrape: every account must be served in every scrape.
 var lastServed atomic.Int64
 
-var encoding = flag.String("accept-encoding", "identity", "Accept-Encoding of the scrapes: identity, or gzip as Prometheus sends")
+var (
+	encoding = flag.String("accept-encoding", "identity", "Accept-Encoding of the scrapes: identity, or gzip as Prometheus sends")
+	format   = flag.String("format", "text", "the scrapes' format: text, or protobuf as Prometheus asks for it with native histograms")
+)
+
+// protobufAccept is the Accept header of a Prometheus 3 that scrapes native
+// histograms.
+const protobufAccept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.1"
 
 func main() {
 	if err := run(); err != nil {
@@ -75,7 +85,7 @@ func run() error {
 
 	fmt.Printf("Machine: %s, %d cores (%s); %s. L = %v, concurrency %d, no rate limit, %d scrapes per row.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOARCH, runtime.Version(), *latency, *concurrency, *scrapes)
-	fmt.Printf("Accept-Encoding: %s.\n\n", *encoding)
+	fmt.Printf("Accept-Encoding: %s; format: %s.\n\n", *encoding, *format)
 	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | client alone, same calls | scrape wall (median) | wall / floor | wall / client alone | client alone CPU | exporter CPU per scrape | CPU / client alone | CPU per account | peak RSS |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, z := range sizes {
@@ -229,6 +239,9 @@ func scrape(base string, z size) (int, error) {
 	// Like the client_golang baseline, without gzip; Prometheus asks for
 	// gzip, which costs the exporter some more CPU (see README).
 	req.Header.Set("Accept-Encoding", *encoding)
+	if *format == "protobuf" {
+		req.Header.Set("Accept", protobufAccept)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -239,6 +252,9 @@ func scrape(base string, z size) (int, error) {
 		if r, err = gzip.NewReader(resp.Body); err != nil {
 			return 0, err
 		}
+	}
+	if *format == "protobuf" {
+		return countProtobuf(resp.Header.Get("Content-Type"), r)
 	}
 	body, err := io.ReadAll(r)
 	if err != nil {
@@ -254,6 +270,36 @@ func scrape(base string, z size) (int, error) {
 		}
 		if strings.HasPrefix(line, "tencentchat_official_account_up{") {
 			served++
+		}
+	}
+	lastServed.Store(int64(served))
+	return up, nil
+}
+
+// countProtobuf counts the apps up and the accounts served in a protobuf
+// answer, which must be one.
+func countProtobuf(contentType string, r io.Reader) (int, error) {
+	if expfmt.Format(contentType).FormatType() != expfmt.TypeProtoDelim {
+		return 0, fmt.Errorf("asked for protobuf, got %q", contentType)
+	}
+	dec := expfmt.NewDecoder(r, expfmt.Format(contentType))
+	up, served := 0, 0
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return 0, err
+		}
+		switch mf.GetName() {
+		case "tencentchat_up":
+			for _, m := range mf.GetMetric() {
+				if m.GetGauge().GetValue() == 1 {
+					up++
+				}
+			}
+		case "tencentchat_official_account_up":
+			served += len(mf.GetMetric())
 		}
 	}
 	lastServed.Store(int64(served))
