@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -11,30 +10,22 @@ import (
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
 )
 
-// loadedFingerprint is the fingerprint of exactly the files the running
-// configuration was loaded from (config.Config.Fingerprint), set by every
-// successful load: SIGHUP, POST /-/reload or the watcher.
-type loadedFingerprint struct{ fp atomic.Value }
-
-func (l *loadedFingerprint) set(fp string) { l.fp.Store(fp) }
-
-func (l *loadedFingerprint) get() string {
-	fp, _ := l.fp.Load().(string)
-	return fp
-}
-
 // autoReload checks every interval whether the configuration file or a
 // file it names (a refused configuration's too) differs, by content, from
-// what the running configuration was loaded from; a Kubernetes ConfigMap
+// what the running configuration was loaded from (running: the
+// fingerprint, config.Config.Fingerprint, of the configuration applied
+// last); a Kubernetes ConfigMap
 // or Secret changes by swapping a symlink, which may keep the mtime. It
 // reloads as SIGHUP does once the files have stayed the same for one
 // interval, so a file caught half-written by an in-place editor is not
 // loaded. A change made while a load ran is seen at the next check, since
 // the comparison is with what was loaded, not with the files after it. A
 // change that does not load is not tried again until the files change
-// again.
-func autoReload(ctx context.Context, interval time.Duration, configFile string, loaded *loadedFingerprint,
-	reload func() error, logger log.Logger) {
+// again. Whenever the files are what is running, current is called: a
+// refused edit that was reverted leaves nothing to reload, yet the reload
+// status must say that the files on disk are what runs.
+func autoReload(ctx context.Context, interval time.Duration, configFile string, running func() string,
+	reload func() error, current func(), logger log.Logger) {
 	var pending, refused string
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -45,7 +36,12 @@ func autoReload(ctx context.Context, interval time.Duration, configFile string, 
 		case <-t.C:
 		}
 		fp := config.Fingerprint(configFile)
-		if fp == loaded.get() || fp == refused {
+		if fp == running() {
+			pending, refused = "", ""
+			current()
+			continue
+		}
+		if fp == refused {
 			pending = ""
 			continue
 		}

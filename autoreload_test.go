@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func TestAutoReloadSeesChangesMadeDuringALoad(t *testing.T) {
 	os.WriteFile(cfgFile, []byte("apps:\n  - {name: prod, sdkappid: 1400000000, identifier: admin, secret_key_file: key.txt, region: china, accounts_file: accounts.txt}\n"), 0o600)
 
 	var (
-		loaded loadedFingerprint
+		loaded atomic.Value
 		mu     sync.Mutex
 		served int
 		loads  int
@@ -50,7 +51,7 @@ func TestAutoReloadSeesChangesMadeDuringALoad(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		loaded.set(cfg.Fingerprint)
+		loaded.Store(cfg.Fingerprint)
 		mu.Lock()
 		defer mu.Unlock()
 		served, loads = len(cfg.Apps[0].Accounts), loads+1
@@ -64,7 +65,10 @@ func TestAutoReloadSeesChangesMadeDuringALoad(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { autoReload(ctx, 50*time.Millisecond, cfgFile, &loaded, load, log.NewNopLogger()); close(done) }()
+	go func() {
+		autoReload(ctx, 50*time.Millisecond, cfgFile, func() string { return loaded.Load().(string) }, load, func() {}, log.NewNopLogger())
+		close(done)
+	}()
 	defer func() { cancel(); <-done }()
 
 	write(2)

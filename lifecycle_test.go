@@ -659,3 +659,34 @@ func appendFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRevertedConfigurationClearsTheFailure: an edit the auto-reloader
+// refuses sets the reload status to 0; restoring the file exactly as it
+// was leaves nothing to reload, yet the status must say again that the
+// files on disk are what runs (the alert on it stops).
+func TestRevertedConfigurationClearsTheFailure(t *testing.T) {
+	t.Parallel() // waits on the auto-reloader's polls
+	_, p, cfg, _ := startOnSim(t, 5, "--config.auto-reload-interval=1s")
+	good, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(want string) func() bool {
+		return func() bool {
+			_, body := p.get(t, "/metrics")
+			return strings.Contains(body, "\ntencentchat_exporter_config_last_reload_successful "+want+"\n")
+		}
+	}
+	testutil.WaitFor(t, 5*time.Second, "for the reload status 1", status("1"))
+	if err := os.WriteFile(cfg, append(append([]byte{}, good...), "    bogus: 1\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 15*time.Second, "for the broken edit to be refused", status("0"))
+	if err := os.WriteFile(cfg, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 15*time.Second, "for the reload status 1 after the revert", status("1"))
+	if !strings.Contains(p.logs(), "the configuration files are the running configuration again") {
+		t.Errorf("the revert was not logged:\n%s", p.logs())
+	}
+}

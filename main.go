@@ -63,14 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger, slogger := newLoggers(stderr, f.logLevel, f.logFormat)
-	var loaded loadedFingerprint
-	load := func() (*config.Config, error) {
-		cfg, err := loadConfig(f.configFile, logger)
-		if err == nil {
-			loaded.set(cfg.Fingerprint)
-		}
-		return cfg, err
-	}
+	load := func() (*config.Config, error) { return loadConfig(f.configFile, logger) }
 	if f.configCheck {
 		return checkConfig(f.configFile, load, stdout, stderr)
 	}
@@ -110,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	if f.autoReload > 0 && !f.demo {
-		go autoReload(ctx, f.autoReload, f.configFile, &loaded, func() error { return exporter.Reload(load) }, logger)
+		go autoReload(ctx, f.autoReload, f.configFile, exporter.Fingerprint, func() error { return exporter.Reload(load) }, exporter.FilesCurrent, logger)
 	}
 
 	mux, err := newMux(f, exporter, load)

@@ -59,6 +59,8 @@ type Exporter struct {
 
 	reloads              singleflight.Group
 	reloadOK, reloadTime prometheus.Gauge
+	filesStale           atomic.Bool  // the last reload failed: reloadOK is 0
+	fingerprint          atomic.Value // string: of the configuration applied last
 }
 
 // state is one configuration's apps; replaced whole on reload. stop ends
@@ -124,6 +126,8 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 	}
 	source.StartRefreshes(ctx, srcs)
 	e.state.Store(next)
+	e.fingerprint.Store(cfg.Fingerprint)
+	e.filesStale.Store(false)
 	e.reloadOK.Set(1)
 	e.reloadTime.Set(float64(time.Now().Unix()))
 	return nil
@@ -165,6 +169,7 @@ func (e *Exporter) Reload(load func() (*config.Config, error)) error {
 			err = e.ApplyConfig(cfg)
 		}
 		if err != nil {
+			e.filesStale.Store(true)
 			e.reloadOK.Set(0)
 			level.Error(e.logger).Log("msg", "configuration not loaded; the previous one keeps serving", "err", err)
 			return nil, err
@@ -173,6 +178,26 @@ func (e *Exporter) Reload(load func() (*config.Config, error)) error {
 		return nil, nil
 	})
 	return err
+}
+
+// Fingerprint is that of the files the running configuration was loaded
+// from (config.Config.Fingerprint): set only once a configuration is
+// applied, so a file that loaded but could not be applied is not taken
+// for what runs.
+func (e *Exporter) Fingerprint() string {
+	fp, _ := e.fingerprint.Load().(string)
+	return fp
+}
+
+// FilesCurrent records that the configuration files on disk are what
+// runs (the auto-reloader found them so): after a refused edit was
+// reverted, the reload status is a success again, though nothing was
+// reloaded.
+func (e *Exporter) FilesCurrent() {
+	if e.filesStale.CompareAndSwap(true, false) {
+		e.reloadOK.Set(1)
+		level.Info(e.logger).Log("msg", "the configuration files are the running configuration again; the failed reload is over")
+	}
 }
 
 // target finds an app by name or SDKAppID, for /probe.

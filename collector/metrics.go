@@ -39,7 +39,7 @@ var (
 		"The app's rate_limit: API calls per second the exporter allows itself for the app, retries included; 0 is unlimited. Tencent allows 200 per second per app, shared with the app's own backend.",
 		appLabels, nil)
 	limiterWaitDesc = prometheus.NewDesc(namespace+"_api_rate_limiter_wait_seconds_total",
-		"Time the app's API calls waited for its rate_limit before they were sent.", appLabels, nil)
+		"Time the app's API calls waited for its rate_limit before they were sent, summed over the calls: calls that wait at once each add their wait, so it can grow faster than wall time.", appLabels, nil)
 	refreshTimeDesc = prometheus.NewDesc(namespace+"_last_refresh_timestamp_seconds",
 		"Unix time the app's last background refresh ended: when the data served was fetched. Only for apps with refresh_interval, whose scrapes are answered from that refresh.",
 		appLabels, nil)

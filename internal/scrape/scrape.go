@@ -108,8 +108,9 @@ func Open(w http.ResponseWriter, r *http.Request, offset time.Duration, limit *L
 // asks for, or buffered set, the answer is encoded whole before it is sent
 // (the gzip stream is a tenth of the exposition), so a machine too busy to
 // encode in time answers 503 instead of a body cut half-way. Without, it
-// is streamed and holds nothing: one that cannot finish by the write
-// deadline is cut off mid-stream, and an encoding error aborts the
+// is streamed and holds nothing (over HTTP/1.1: an HTTP/1.0 client, which
+// could not tell a cut answer from a whole one, gets it buffered): one that
+// cannot finish by the write deadline is cut off mid-stream, and an encoding error aborts the
 // connection, which Prometheus counts as a failed scrape (the chunked
 // answer has no end). No answer looks whole that is not. Either way the
 // window's slot is given back once the answer is encoded, so the next
@@ -119,7 +120,11 @@ func Open(w http.ResponseWriter, r *http.Request, offset time.Duration, limit *L
 func Answer(w http.ResponseWriter, r *http.Request, win *Window, format expfmt.Format, hint *atomic.Int64, buffered bool,
 	encode func(io.Writer) error) error {
 	w.Header().Set("Content-Type", string(format))
-	if !buffered && !gzipAccepted(r) {
+	compress := !buffered && gzipAccepted(r)
+	// Over HTTP/1.0 a streamed body ends when the connection closes, so a
+	// cut answer would look whole: such a client gets it whole, with its
+	// length.
+	if !buffered && !compress && r.ProtoAtLeast(1, 1) {
 		win.Close()
 		if !startAnswer(w, win) {
 			return nil
@@ -138,7 +143,7 @@ func Answer(w http.ResponseWriter, r *http.Request, win *Window, format expfmt.F
 	body.Grow(int(hint.Load()))
 	var out io.Writer = body
 	var zw *gzip.Writer
-	if !buffered {
+	if compress {
 		zw = gzipPool.Get().(*gzip.Writer)
 		defer gzipPool.Put(zw)
 		zw.Reset(body)
