@@ -54,6 +54,7 @@ type flags struct {
 	timeoutOffset, autoReload                    time.Duration
 	maxRequests                                  int
 	web                                          *web.FlagConfig
+	externalURL                                  *url.URL // nil: /sd uses the request's host
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -127,6 +128,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	offset := app.Flag("timeout-offset", "Seconds to subtract from Prometheus' scrape timeout, so the answer arrives in time.").Default("0.5").Float64()
 	app.Flag("web.max-requests", "Maximum number of scrapes served at once (/metrics and /probe together); more wait within their timeout, then get 503. 0 means no limit.").Default("10").IntVar(&f.maxRequests)
+	external := app.Flag("web.external-url", "The URL under which Prometheus reaches the exporter (behind a reverse proxy, with its path prefix): /sd lists its targets there. Default: the address /sd was asked on.").String()
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
 	app.Flag("demo", "Run on an embedded simulated API with a demo app of 50 living accounts; needs no configuration or credentials.").BoolVar(&f.demo)
@@ -153,6 +155,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, error) {
 	}
 	if err := checkTelemetryPath(f.metricsPath); err != nil {
 		return nil, fmt.Errorf("--web.telemetry-path: %w", err)
+	}
+	if *external != "" {
+		u, err := url.Parse(*external)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("--web.external-url must be an http or https URL with a host and at most a path, such as https://exporter.example.com/tencentchat, got %q", config.RedactURL(*external))
+		}
+		f.externalURL = u
 	}
 	return f, nil
 }
@@ -230,7 +239,7 @@ func newMux(f *flags, exporter *collector.Exporter, load func() (*config.Config,
 	mux.Handle("/probe", exporter.ProbeHandler(opts))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.Handle("/-/ready", exporter.ReadyHandler())
-	mux.Handle("/sd", exporter.SDHandler())
+	mux.Handle("/sd", exporter.SDHandler(f.externalURL))
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)

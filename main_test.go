@@ -212,10 +212,21 @@ func TestVersion(t *testing.T) {
 }
 
 func TestBadFlag(t *testing.T) {
-	out, err := exec.Command(binary, "--log.level=loud").CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "log.level") {
-		t.Fatalf("%v: %s", err, out)
+	for flag, want := range map[string]string{
+		"--log.level=loud":                            "log.level",
+		"--web.external-url=ftp://x":                  "--web.external-url must be an http or https URL",
+		"--web.external-url=http://u:hunter2@x/":      "--web.external-url must be",
+		"--web.external-url=https://x/p?token=s3cr3t": "--web.external-url must be",
+		"--web.external-url=/relative":                "--web.external-url must be",
+	} {
+		out, err := exec.Command(binary, flag).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), want) {
+			t.Errorf("%s: %v: %s", flag, err, out)
+		}
+		if strings.Contains(string(out), "hunter2") || strings.Contains(string(out), "s3cr3t") {
+			t.Errorf("%s: a credential in the error: %s", flag, out)
+		}
 	}
 }
 

@@ -37,11 +37,18 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Dur
 			res.At.UTC().Format(time.RFC3339Nano), a.Cfg.RefreshInterval, time.Since(res.At).Round(time.Millisecond), tencentchat.APIOfficialAccountInfo, len(calls))
 	}
 	if len(calls) == 0 && res != source.NotYet {
-		b.WriteString("  none: no batch could start before the deadline\n")
+		b.WriteString("  none\n")
 	}
 	for _, c := range calls {
 		fmt.Fprintf(&b, "  batch %d (%d accounts) ", c.Batch, c.Accounts)
 		writeAttempt(&b, c.Attempt)
+	}
+	if res.NotCalled > 0 {
+		fmt.Fprintf(&b, "  %d of %d batches were not called: the deadline came first", res.NotCalled, a.Cfg.Batches())
+		if a.Cfg.RefreshInterval > 0 {
+			b.WriteString(" (see the refresh pace above)")
+		}
+		b.WriteString("\n")
 	}
 
 	b.WriteString("\nAccounts without values:\n")
@@ -51,6 +58,8 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Dur
 		switch {
 		case source.AccountUp(r):
 			continue
+		case res.Added != nil && res.Added[i]:
+			fmt.Fprintf(&b, "  %s: not fetched yet: a reload added it after this refresh\n", id)
 		case !r.Answered && res.BatchAnswered(i):
 			fmt.Fprintf(&b, "  %s: not in the answer\n", id)
 		case !r.Answered:

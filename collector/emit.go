@@ -53,7 +53,8 @@ func (c *appCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *appCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
-	if a.Cfg.AppStatistics {
+	if a.Cfg.AppStatistics && a.Cfg.RefreshInterval == 0 {
+		// In background mode the statistics have a loop of their own.
 		a.RefreshStatsIfDue(c.now())
 	}
 	c.res, c.origin = a.Result(c.ctx)

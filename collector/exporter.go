@@ -24,6 +24,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,10 @@ type Exporter struct {
 
 	state atomic.Pointer[state]
 
+	// ctx ends with the exporter: the apps' background refreshes run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	tinyTimeoutLogged atomic.Bool
 
 	reloads              singleflight.Group
@@ -63,13 +68,11 @@ type Exporter struct {
 	fingerprint          atomic.Value // string: of the configuration applied last
 }
 
-// state is one configuration's apps; replaced whole on reload. stop ends
-// its apps' background refreshes.
+// state is one configuration's apps; replaced whole on reload.
 type state struct {
 	apps       []*app
 	byName     map[string]*app
 	bySDKAppID map[string]*app
-	stop       context.CancelFunc
 }
 
 // New returns an Exporter with no apps; give it some with ApplyConfig.
@@ -78,7 +81,8 @@ func New(logger log.Logger) *Exporter {
 		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadSuccessName, Help: reloadSuccessHelp}),
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadTimeName, Help: reloadTimeHelp}),
 	}
-	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}, stop: func() {}})
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}})
 	return e
 }
 
@@ -89,8 +93,11 @@ func (e *Exporter) ReloadMetrics() []prometheus.Collector {
 }
 
 // ApplyConfig replaces the apps. It builds everything first and swaps at
-// the end, so a failure leaves the running configuration untouched. A
-// configuration applied is a successful load for the reload metrics.
+// the end, so a failure leaves the running configuration untouched. An
+// app whose configuration did not change is kept as it is, its background
+// refresh undisturbed; a changed one is rebuilt from its predecessor
+// (source.App's inherit and Retire say what carries over). A configuration
+// applied is a successful load for the reload metrics.
 func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
@@ -108,23 +115,32 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		defer prev.CloseIdleConnections()
 	}
 	next := &state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}}
+	kept := map[*app]bool{}
+	var started []*source.App
 	for _, ac := range cfg.Apps {
-		a, err := e.newApp(ac, old)
-		if err != nil {
-			return fmt.Errorf("app %q: %w", ac.Name, err)
+		a := old.byName[ac.Name]
+		if a != nil && reflect.DeepEqual(a.Cfg, ac) {
+			kept[a] = true // unchanged: it keeps running, its refresh undisturbed
+		} else {
+			var err error
+			if a, err = e.newApp(ac, old); err != nil {
+				return fmt.Errorf("app %q: %w", ac.Name, err)
+			}
+			started = append(started, a.App)
 		}
 		next.apps = append(next.apps, a)
 		next.byName[ac.Name] = a
 		next.bySDKAppID[a.SDKAppID] = a
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	next.stop = stop
-	old.stop()
-	srcs := make([]*source.App, len(next.apps))
-	for i, a := range next.apps {
-		srcs[i] = a.App
+	for _, a := range old.apps {
+		if !kept[a] {
+			// A successor refreshed in the background takes the refresh
+			// in flight; otherwise it is cut.
+			succ := next.byName[a.Cfg.Name]
+			a.Retire(succ != nil && succ.Cfg.RefreshInterval > 0 && succ.Cfg.SDKAppID == a.Cfg.SDKAppID)
+		}
 	}
-	source.StartRefreshes(ctx, srcs)
+	source.StartRefreshes(e.ctx, started)
 	e.state.Store(next)
 	e.fingerprint.Store(cfg.Fingerprint)
 	e.filesStale.Store(false)
@@ -225,6 +241,6 @@ func (e *Exporter) Ready() bool {
 func (e *Exporter) Close() {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
-	e.state.Load().stop()
+	e.cancel()
 	e.http.CloseIdleConnections()
 }

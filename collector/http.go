@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -89,14 +91,21 @@ func (e *Exporter) ReadyHandler() http.Handler {
 }
 
 // SDHandler is /sd: Prometheus' HTTP service discovery (http_sd_configs)
-// of every configured app as a /probe target of this exporter, at the
-// address it was asked on. Its labels name the app and where its calls go,
-// never a credential; __param_target and __metrics_path__ make the scrape
-// a /probe of the app without relabelling.
-func (e *Exporter) SDHandler() http.Handler {
+// of every configured app as a /probe target of this exporter. Its labels
+// name the app and where its calls go, never a credential;
+// __param_target and __metrics_path__ make the scrape a /probe of the app
+// without relabelling. The target is external's host and /probe lies under
+// its path (--web.external-url: behind a proxy with a path prefix, or
+// where answers are cached); without it, the address the request was sent
+// to.
+func (e *Exporter) SDHandler(external *url.URL) http.Handler {
 	type group struct {
 		Targets []string          `json:"targets"`
 		Labels  map[string]string `json:"labels"`
+	}
+	probePath := "/probe"
+	if external != nil {
+		probePath = strings.TrimSuffix(external.Path, "/") + "/probe"
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -104,16 +113,23 @@ func (e *Exporter) SDHandler() http.Handler {
 			http.Error(w, "only GET", http.StatusMethodNotAllowed)
 			return
 		}
+		target := r.Host
+		if external != nil {
+			target = external.Host
+		}
 		groups := []group{}
 		for _, a := range e.state.Load().apps {
-			l := map[string]string{"__param_target": a.Cfg.Name, "__metrics_path__": "/probe",
+			l := map[string]string{"__param_target": a.Cfg.Name, "__metrics_path__": probePath,
 				"app_name": a.Cfg.Name, "sdkappid": a.SDKAppID}
 			if a.Cfg.Endpoint != "" {
 				l["endpoint_host"] = a.Cfg.Host()
 			} else {
 				l["region"] = a.Cfg.Region
 			}
-			groups = append(groups, group{Targets: []string{r.Host}, Labels: l})
+			if external != nil && external.Scheme == "https" {
+				l["__scheme__"] = "https"
+			}
+			groups = append(groups, group{Targets: []string{target}, Labels: l})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(groups)

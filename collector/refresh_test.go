@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -156,7 +157,7 @@ func TestServiceDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/sd", r.exp.SDHandler())
+	mux.Handle("/sd", r.exp.SDHandler(nil))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/sd")
@@ -185,5 +186,33 @@ func TestServiceDiscovery(t *testing.T) {
 		if len(g.Targets) != 1 || g.Targets[0] != host || !maps.Equal(g.Labels, want[i]) {
 			t.Errorf("group %d: %+v, want target %s and labels %v", i, g, host, want[i])
 		}
+	}
+}
+
+// TestServiceDiscoveryExternalURL: with --web.external-url, /sd lists its
+// host as the target and /probe under its path, whatever Host the request
+// came with (a proxy with a path prefix, or a cached answer).
+func TestServiceDiscoveryExternalURL(t *testing.T) {
+	r := newRig(t, 5, nil)
+	u, _ := url.Parse("https://exporter.example.com:8443/tencentchat/")
+	srv := httptest.NewServer(r.exp.SDHandler(u))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	req.Host = "internal-pod:9882"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var groups []struct {
+		Targets []string
+		Labels  map[string]string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&groups); err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 1 || len(groups[0].Targets) != 1 || groups[0].Targets[0] != "exporter.example.com:8443" ||
+		groups[0].Labels["__metrics_path__"] != "/tencentchat/probe" || groups[0].Labels["__scheme__"] != "https" {
+		t.Errorf("groups %+v", groups)
 	}
 }

@@ -116,6 +116,37 @@ func (a App) Host() string {
 
 // Describe is the app's effective settings for a person to read: the
 // secret as <secret>, the endpoint without user info or query.
+// Batches is the number of API calls that fetch every account once.
+func (a App) Batches() int { return (len(a.Accounts) + a.BatchSize - 1) / a.BatchSize }
+
+// RefreshPace is how fast a background refresh calls the API: its calls,
+// retries included, spread over half the interval, at most
+// max(batches / (interval / 2), 1) a second and never above rate_limit;
+// and how long its batches need at that pace. A refresh is cut at one
+// interval, so when need exceeds it the last batches are never called.
+func (a App) RefreshPace() (perSecond float64, need time.Duration) {
+	if a.RefreshInterval <= 0 {
+		return 0, 0
+	}
+	batches := a.Batches()
+	perSecond = max(float64(batches)/(a.RefreshInterval.Seconds()/2), 1)
+	if a.RateLimit > 0 {
+		perSecond = min(perSecond, a.RateLimit)
+	}
+	return perSecond, time.Duration(float64(batches) / perSecond * float64(time.Second))
+}
+
+// refreshWarning says when a background refresh cannot call every batch
+// within its interval; "" when it can.
+func (a App) refreshWarning() string {
+	perSecond, need := a.RefreshPace()
+	if need <= a.RefreshInterval {
+		return ""
+	}
+	return fmt.Sprintf("%d batches at %g/s need %s, more than refresh_interval %s: the last batches would never be called; raise rate_limit or refresh_interval, or split the app's accounts",
+		a.Batches(), perSecond, need.Round(time.Second), a.RefreshInterval)
+}
+
 func (a App) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "App %q, SDKAppID %d\n\nSettings:\n", a.Name, a.SDKAppID)
@@ -125,10 +156,15 @@ func (a App) Describe() string {
 	} else {
 		fmt.Fprintf(&b, "  region: %s (%s)\n", a.Region, a.BaseURL())
 	}
-	batches := (len(a.Accounts) + a.BatchSize - 1) / a.BatchSize
-	fmt.Fprintf(&b, "  accounts: %d, batches: %d of up to %d\n", len(a.Accounts), batches, a.BatchSize)
+	fmt.Fprintf(&b, "  accounts: %d, batches: %d of up to %d\n", len(a.Accounts), a.Batches(), a.BatchSize)
 	fmt.Fprintf(&b, "  concurrency: %d, timeout: %v, retries: %d, rate_limit: %g/s, usersig_ttl: %v, refresh_interval: %v\n",
 		a.Concurrency, a.Timeout, a.Retries, a.RateLimit, a.UserSigTTL, a.RefreshInterval)
+	if perSecond, need := a.RefreshPace(); perSecond > 0 {
+		fmt.Fprintf(&b, "  refresh pace: %g calls/s (retries included), %s for every batch once\n", perSecond, need.Round(time.Millisecond))
+		if w := a.refreshWarning(); w != "" {
+			fmt.Fprintf(&b, "  WARNING: %s\n", w)
+		}
+	}
 	return b.String()
 }
 
@@ -212,6 +248,9 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 	}
 	if len(app.Accounts) == 0 {
 		return App{}, nil, errors.New("accounts: none configured (set accounts or accounts_file)")
+	}
+	if w := app.refreshWarning(); w != "" {
+		warnings = append(warnings, w)
 	}
 	return app, warnings, nil
 }

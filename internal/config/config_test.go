@@ -291,3 +291,37 @@ func TestPermissionHint(t *testing.T) {
 		t.Fatalf("a missing file got the permission hint: %v", err)
 	}
 }
+
+// TestRefreshThatCannotFitWarns: an app whose batches cannot all be called
+// within refresh_interval at its pace is loaded with a warning that names
+// the app and gives the numbers; one that fits, or fetches on scrape, is
+// not.
+func TestRefreshThatCannotFitWarns(t *testing.T) {
+	ids := make([]string, 10000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("'@TOA#_%05d'", i)
+	}
+	accounts := "    accounts: [" + strings.Join(ids, ", ") + "]\n"
+	for _, c := range []struct {
+		name, settings, want string
+	}{
+		{"200 batches at 2/s in 60s", "    rate_limit: 2\n    refresh_interval: 60s\n",
+			`app "prod": 200 batches at 2/s need 1m40s, more than refresh_interval 1m0s`},
+		{"the defaults' 100/s fits 200 batches in 10s", "    refresh_interval: 10s\n", ""},
+		{"fetched on scrape", "    rate_limit: 2\n", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			text := "apps:\n  - name: prod\n    sdkappid: 1400000000\n    identifier: admin\n    secret_key: k\n    region: china\n" + accounts + c.settings
+			_, warnings, err := Parse([]byte(text), "config.yml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.want == "" && len(warnings) != 0:
+				t.Errorf("warnings %q, want none", warnings)
+			case c.want != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], c.want) || !strings.HasPrefix(warnings[0], "config.yml: ")):
+				t.Errorf("warnings %q, want one with %q", warnings, c.want)
+			}
+		})
+	}
+}

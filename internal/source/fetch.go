@@ -2,8 +2,10 @@ package source
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -41,65 +43,27 @@ func (a *App) Result(ctx context.Context) (*Result, Origin) {
 	return res, Fetched
 }
 
-// refreshLoop fetches an app with refresh_interval in the background: the
-// first time after first (apps' schedules are spread), then every interval,
-// until ctx ends (the app was reloaded away, or the exporter closes). A
-// refresh must end within its interval, and paces its calls over half of
-// it: at most max(calls / (interval / 2), 1) start per second, never more
-// than rate_limit, a steady trickle of the app's 200 calls per second
-// rather than a burst. Whatever a refresh got, failed batches and all, is
-// what scrapes serve next: nothing older is presented as current.
-func (a *App) refreshLoop(ctx context.Context, first time.Duration) {
-	interval := a.Cfg.RefreshInterval
-	perSecond := max(float64(len(a.batches))/(interval.Seconds()/2), 1)
-	if a.Cfg.RateLimit > 0 {
-		perSecond = min(perSecond, a.Cfg.RateLimit)
-	}
-	t := time.NewTimer(first)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		start := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, interval)
-		res := a.newResult()
-		a.fetch(rctx, res, rate.NewLimiter(rate.Limit(perSecond), 1))
-		cancel()
-		if ctx.Err() != nil {
-			return // cut by a reload or shutdown: not a refresh to serve
-		}
-		a.last.Store(res.summary())
-		a.latest.Store(res)
-		t.Reset(max(0, interval-time.Since(start)))
-	}
-}
-
-// fetch queries every batch of the app into res, concurrency at a time,
-// each batch started when pace (if any) allows. A batch that fails, or
-// that the deadline leaves unstarted, keeps its accounts down; the other
+// fetch queries every batch of the app into res, concurrency at a time;
+// with pace, each call (retries included) waits for it. A batch that fails,
+// or that the deadline leaves uncalled, keeps its accounts down; the other
 // batches' accounts are still served.
 func (a *App) fetch(ctx context.Context, res *Result, pace *rate.Limiter) {
 	var (
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, a.Cfg.Concurrency)
+		wg        sync.WaitGroup
+		sem       = make(chan struct{}, a.Cfg.Concurrency)
+		notCalled atomic.Int64
 	)
 	lo := 0
 	for i, batch := range a.batches {
 		out := res.Accounts[lo:res.batchEnd[i]]
 		lo = res.batchEnd[i]
-		if pace != nil && pace.Wait(ctx) != nil {
-			res.finish(i, false) // the refresh's time is up before this batch's turn
-			continue
-		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			res.finish(i, false) // no time left to start this batch: its accounts stay down
+			notCalled.Add(1)
 			continue
 		}
 		wg.Go(func() {
@@ -110,21 +74,36 @@ func (a *App) fetch(ctx context.Context, res *Result, pace *rate.Limiter) {
 				res.calls = append(res.calls, Call{i, at})
 				res.mu.Unlock()
 			}
-			res.finish(i, a.fetchBatch(ctx, i, batch, out, observe))
+			ok, called := a.fetchBatch(ctx, i, batch, out, pace, observe)
+			if !called {
+				notCalled.Add(1)
+			}
+			res.finish(i, ok)
 		})
 	}
 	wg.Wait()
 	res.Duration = time.Since(res.At)
+	if res.NotCalled = int(notCalled.Load()); res.NotCalled > 0 {
+		a.cutLogged.Do(func() {
+			level.Warn(a.logger).Log("msg", "the deadline came before some batches were called; their accounts are down (logged at most once a minute)",
+				"not_called", res.NotCalled, "batches", len(a.batches), "refresh_interval", a.Cfg.RefreshInterval)
+		})
+	}
 }
 
-// fetchBatch fills out for one batch, judging every account's values, and
-// reports whether the call was answered with ErrorCode 0.
-func (a *App) fetchBatch(ctx context.Context, i int, batch *tencentchat.Batch, out []tencentchat.Result, observe func(tencentchat.Attempt)) bool {
-	other, err := a.client.Fetch(ctx, batch, out, observe)
+// fetchBatch fills out for one batch, judging every account's values. ok
+// is whether the call was answered with ErrorCode 0; called, whether any
+// HTTP call was made before the deadline.
+func (a *App) fetchBatch(ctx context.Context, i int, batch *tencentchat.Batch, out []tencentchat.Result, pace *rate.Limiter,
+	observe func(tencentchat.Attempt)) (ok, called bool) {
+	other, err := a.client.Fetch(ctx, batch, out, pace, observe)
 	if err != nil {
-		level.Warn(a.logger).Log("msg", "API call failed",
-			"batch", i, "accounts", batch.Len(), "err", err)
-		return false
+		var te *tencentchat.Error
+		if errors.As(err, &te) && te.Attempts == 0 {
+			return false, false // no call before the deadline: fetch tells it once
+		}
+		level.Warn(a.logger).Log("msg", "API call failed", "batch", i, "accounts", batch.Len(), "err", err)
+		return false, true
 	}
 	for _, code := range other {
 		a.tally.Code(tencentchat.APIOfficialAccountInfo, code)
@@ -155,7 +134,7 @@ func (a *App) fetchBatch(ctx context.Context, i int, batch *tencentchat.Batch, o
 				"batch", i, "missing", len(missing), "first", missing[0])
 		})
 	}
-	return true
+	return true, true
 }
 
 // maxTimestamp is 3000-01-01 in Unix seconds: a time beyond it is in

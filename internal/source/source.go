@@ -7,9 +7,7 @@
 package source
 
 import (
-	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -47,10 +45,13 @@ type App struct {
 	logger  log.Logger
 
 	missingLogged *rate.Sometimes
+	cutLogged     *rate.Sometimes
 	latest        atomic.Pointer[Result]   // the last background refresh; nil before the first
 	stats         *stats                   // carried over a reload, as last
 	last          *atomic.Pointer[Summary] // holds nil until a fetch ended
 	statsFields   []string
+
+	bg background // the background refresh's lifecycle (refresh.go)
 }
 
 // Options are what New needs beside the app's configuration.
@@ -70,9 +71,7 @@ func New(ac config.App, o Options) (*App, error) {
 		statsFields: o.StatsFields}
 	a.stats, a.last = &stats{}, new(atomic.Pointer[Summary])
 	a.missingLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
-	if o.Prev != nil {
-		a.inherit(o.Prev)
-	}
+	a.cutLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
 	var limiter *rate.Limiter
 	if ac.RateLimit > 0 {
 		limiter = rate.NewLimiter(rate.Limit(ac.RateLimit), 1)
@@ -99,22 +98,33 @@ func New(ac config.App, o Options) (*App, error) {
 		}
 		a.batches = append(a.batches, b)
 	}
+	if o.Prev != nil {
+		a.inherit(o.Prev)
+	}
 	return a, nil
 }
 
 // inherit carries over a reload what the app of the same name in the
 // replaced configuration learnt, by one rule: what describes the same
-// data is kept. With the same SDKAppID, the statistics (the same app's
-// days), the last summary and the log throttle; and, in background mode
-// with the same accounts in the same batches, the last refresh, which
-// serves until the next. Anything else starts afresh.
+// data is kept. With the same SDKAppID: the statistics (the same app's
+// days), the last summary and the log throttles; and, in background mode,
+// the last refresh for the accounts that stay (carry), which serves until
+// this app's own first refresh, and the predecessor itself, whose refresh
+// in flight this app waits for and takes (refresh.go). Anything else
+// starts afresh. (An app whose configuration did not change at all is not
+// rebuilt: it keeps running as it was.)
 func (a *App) inherit(p *App) {
 	if p.Cfg.SDKAppID != a.Cfg.SDKAppID {
 		return
 	}
-	a.stats, a.last, a.missingLogged = p.stats, p.last, p.missingLogged
-	if a.Cfg.RefreshInterval > 0 && slices.Equal(p.Cfg.Accounts, a.Cfg.Accounts) && p.Cfg.BatchSize == a.Cfg.BatchSize {
-		a.latest.Store(p.latest.Load())
+	a.stats, a.last, a.missingLogged, a.cutLogged = p.stats, p.last, p.missingLogged, p.cutLogged
+	if a.Cfg.RefreshInterval > 0 {
+		if l := p.latest.Load(); l != nil {
+			a.latest.Store(a.carry(l))
+		}
+		if p.bg.done != nil {
+			a.bg.pred = p
+		}
 	}
 }
 
@@ -130,27 +140,6 @@ type Summary struct {
 
 // Last is the summary of the app's most recent fetch; nil before one ended.
 func (a *App) Last() *Summary { return a.last.Load() }
-
-// StartRefreshes starts the background refresh of every app with
-// refresh_interval until ctx ends, their first refreshes spread over a
-// tenth of the shortest interval (at most 10 s) rather than all at once.
-// An app whose last refresh was carried over a reload waits for its next
-// turn.
-func StartRefreshes(ctx context.Context, apps []*App) {
-	var bg []*App
-	for _, a := range apps {
-		if a.Cfg.RefreshInterval > 0 {
-			bg = append(bg, a)
-		}
-	}
-	for i, a := range bg {
-		first := min(a.Cfg.RefreshInterval/10, 10*time.Second) * time.Duration(i) / time.Duration(len(bg))
-		if last := a.latest.Load(); last != nil {
-			first = max(first, a.Cfg.RefreshInterval-time.Since(last.At))
-		}
-		go a.refreshLoop(ctx, first)
-	}
-}
 
 // Ready tells whether the app has data to serve: it is fetched on scrape,
 // or its first background refresh has ended (successful or not).

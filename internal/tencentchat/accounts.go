@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"golang.org/x/time/rate"
 )
 
 // APIPath is the path of get_official_account_info.
@@ -47,14 +48,16 @@ func NewBatch(ids []string, fields []Field) (*Batch, error) {
 // order), so a caller that keeps every account's result decodes straight
 // into it. A request-level failure is an *Error and leaves out untouched.
 // otherCodes are the non-zero ErrorCodes of items that could not be matched
-// to a requested account: they count for the app. observe, if not nil, is
-// told of every HTTP call, retries included.
-func (c *Client) Fetch(ctx context.Context, b *Batch, out []Result, observe func(Attempt)) (otherCodes []int, err error) {
+// to a requested account: they count for the app. pace, if not nil, is
+// waited on before every HTTP call, retries included, besides the app's
+// limiter (a background refresh's pace). observe, if not nil, is told of
+// every HTTP call, retries included.
+func (c *Client) Fetch(ctx context.Context, b *Batch, out []Result, pace *rate.Limiter, observe func(Attempt)) (otherCodes []int, err error) {
 	if len(out) != len(b.ids) {
 		return nil, errors.New("result slice does not match the batch")
 	}
 	env := &envelope{OfficialAccountInfoList: make(itemList, 0, len(b.ids)), asked: len(b.ids)}
-	if err := c.do(ctx, APIOfficialAccountInfo, APIPath, b.body, env, observe); err != nil {
+	if err := c.do(ctx, APIOfficialAccountInfo, APIPath, b.body, env, pace, observe); err != nil {
 		return nil, err
 	}
 	return matchResults(b.ids, env.OfficialAccountInfoList, out), nil

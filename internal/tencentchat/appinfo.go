@@ -86,7 +86,7 @@ func (a *appInfoAnswer) requested() int { return 0 }
 // order of the answer. observe, if not nil, is told of every HTTP call.
 func (c *Client) GetAppInfo(ctx context.Context, observe func(Attempt)) ([]AppDay, error) {
 	var ans appInfoAnswer
-	if err := c.do(ctx, APIAppInfo, AppInfoPath, []byte("{}"), &ans, observe); err != nil {
+	if err := c.do(ctx, APIAppInfo, AppInfoPath, []byte("{}"), &ans, nil, observe); err != nil {
 		return nil, err
 	}
 	days := make([]AppDay, 0, len(ans.Result))

@@ -75,7 +75,7 @@ func getInfo(c *Client, ctx context.Context, ids []string, fields []Field, obser
 		obs = observe[0]
 	}
 	ans := &testAnswer{Results: make([]Result, len(ids))}
-	ans.OtherCodes, err = c.Fetch(ctx, b, ans.Results, obs)
+	ans.OtherCodes, err = c.Fetch(ctx, b, ans.Results, nil, obs)
 	if err != nil {
 		return nil, err
 	}

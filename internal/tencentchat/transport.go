@@ -133,7 +133,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // a 70001, one immediate attempt with a freshly signed UserSig. Every HTTP
 // call is told to observe (if not nil) once it is over, with how it is
 // retried.
-func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answer, observe func(Attempt)) error {
+func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answer, pace *rate.Limiter, observe func(Attempt)) error {
 	if observe == nil {
 		observe = func(Attempt) {}
 	}
@@ -142,6 +142,11 @@ func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answ
 		resigned bool
 	)
 	for attempt, retries := 1, 0; ; attempt++ {
+		// A background refresh's pace first, then the app's rate_limit,
+		// whose wait alone is the call's LimiterWait.
+		if pace != nil && pace.Wait(ctx) != nil {
+			return finalError(ctx, last, attempt-1)
+		}
 		var waited time.Duration
 		if c.opts.Limiter != nil {
 			t0 := time.Now()

@@ -43,7 +43,7 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 	// Wait for the simulator, then one warm-up round for the connections.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, err := clients[0].Fetch(context.Background(), batches[0], make([]tencentchat.Result, batches[0].Len()), nil)
+		_, err := clients[0].Fetch(context.Background(), batches[0], make([]tencentchat.Result, batches[0].Len()), nil, nil)
 		if err == nil {
 			break
 		}
@@ -73,7 +73,7 @@ func bareClient(base, key string, z size, concurrency, runs int) (time.Duration,
 					out := results[a*perApp+i*config.MaxBatchSize:][:b.Len()]
 					inner.Go(func() {
 						defer func() { <-sem }()
-						if _, err := c.Fetch(context.Background(), b, out, nil); err != nil {
+						if _, err := c.Fetch(context.Background(), b, out, nil, nil); err != nil {
 							errs <- err
 						}
 					})
