@@ -25,18 +25,14 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
 
-// lastServed is the number of accounts with an up series in the last
-// scrape: every account must be served in every scrape.
-var lastServed atomic.Int64
-
 var (
+	parallel = flag.Int("parallel", 1, "scrapes sent at once in each measured round (an HA pair is 2); CPU is per scrape, wall per round")
 	encoding = flag.String("accept-encoding", "identity", "Accept-Encoding of the scrapes: identity, or gzip as Prometheus sends")
 	format   = flag.String("format", "text", "the scrapes' format: text, or protobuf as Prometheus asks for it with native histograms")
 )
@@ -85,7 +81,7 @@ func run() error {
 
 	fmt.Printf("Machine: %s, %d cores (%s); %s. L = %v, concurrency %d, no rate limit, %d scrapes per row.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOARCH, runtime.Version(), *latency, *concurrency, *scrapes)
-	fmt.Printf("Accept-Encoding: %s; format: %s.\n\n", *encoding, *format)
+	fmt.Printf("Accept-Encoding: %s; format: %s; %d scrapes at once; GOMEMLIMIT=%q.\n\n", *encoding, *format, *parallel, os.Getenv("GOMEMLIMIT"))
 	fmt.Println("| accounts | apps | floor ceil(N/apps/50/concurrency) × L | client alone, same calls | scrape wall (median) | wall / floor | wall / client alone | client alone CPU | exporter CPU per scrape | CPU / client alone | CPU per account | peak RSS |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, z := range sizes {
@@ -192,7 +188,7 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 	// The simulator must be up too; one warm-up scrape signs the UserSigs
 	// and opens the connections.
 	for {
-		up, err := scrape(base, z)
+		up, _, err := scrape(base, z)
 		if err == nil && up == z.apps {
 			break
 		}
@@ -210,30 +206,44 @@ func measure(dir, exporterBin, simBin string, z size, latency time.Duration, con
 	}
 	for i := 1; i <= scrapes; i++ {
 		start := time.Now()
-		up, err := scrape(base, z)
+		type outcome struct {
+			up, served int
+			err        error
+		}
+		outcomes := make(chan outcome, *parallel)
+		for range *parallel {
+			go func() {
+				up, served, err := scrape(base, z)
+				outcomes <- outcome{up, served, err}
+			}()
+		}
+		for range *parallel {
+			o := <-outcomes
+			if o.err != nil {
+				return nil, o.err
+			}
+			if o.up != z.apps {
+				return nil, fmt.Errorf("scrape %d: %d of %d apps up", i, o.up, z.apps)
+			}
+			if o.served != z.accounts {
+				return nil, fmt.Errorf("scrape %d: %d of %d accounts served", i, o.served, z.accounts)
+			}
+		}
 		walls = append(walls, time.Since(start))
-		if err != nil {
-			return nil, err
-		}
-		if up != z.apps {
-			return nil, fmt.Errorf("scrape %d: %d of %d apps up", i, up, z.apps)
-		}
-		if served := lastServed.Load(); served != int64(z.accounts) {
-			return nil, fmt.Errorf("scrape %d: %d of %d accounts served", i, served, z.accounts)
-		}
 	}
 	cpu1, err := cpuTime(exp.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
-	r.cpu = (cpu1 - cpu0) / time.Duration(scrapes)
+	r.cpu = (cpu1 - cpu0) / time.Duration(scrapes**parallel)
 	r.wall = median(walls)
 	r.peakRSS, err = procStatus(exp.Process.Pid, "VmHWM")
 	return r, err
 }
 
-// scrape fetches /metrics and counts the apps whose tencentchat_up is 1.
-func scrape(base string, z size) (int, error) {
+// scrape fetches /metrics and counts the apps whose tencentchat_up is 1
+// and the accounts served (with an up series).
+func scrape(base string, z size) (up, served int, err error) {
 	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "120")
 	// Like the client_golang baseline, without gzip; Prometheus asks for
@@ -244,13 +254,16 @@ func scrape(base string, z size) (int, error) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("scrape answered %s", resp.Status)
+	}
 	var r io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		if r, err = gzip.NewReader(resp.Body); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if *format == "protobuf" {
@@ -258,9 +271,8 @@ func scrape(base string, z size) (int, error) {
 	}
 	body, err := io.ReadAll(r)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	up, served := 0, 0
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -272,24 +284,22 @@ func scrape(base string, z size) (int, error) {
 			served++
 		}
 	}
-	lastServed.Store(int64(served))
-	return up, nil
+	return up, served, sc.Err()
 }
 
 // countProtobuf counts the apps up and the accounts served in a protobuf
 // answer, which must be one.
-func countProtobuf(contentType string, r io.Reader) (int, error) {
+func countProtobuf(contentType string, r io.Reader) (up, served int, err error) {
 	if expfmt.Format(contentType).FormatType() != expfmt.TypeProtoDelim {
-		return 0, fmt.Errorf("asked for protobuf, got %q", contentType)
+		return 0, 0, fmt.Errorf("asked for protobuf, got %q", contentType)
 	}
 	dec := expfmt.NewDecoder(r, expfmt.Format(contentType))
-	up, served := 0, 0
 	for {
 		var mf dto.MetricFamily
 		if err := dec.Decode(&mf); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		switch mf.GetName() {
 		case "tencentchat_up":
@@ -302,8 +312,7 @@ func countProtobuf(contentType string, r io.Reader) (int, error) {
 			served += len(mf.GetMetric())
 		}
 	}
-	lastServed.Store(int64(served))
-	return up, nil
+	return up, served, nil
 }
 
 func median(d []time.Duration) time.Duration {
