@@ -143,16 +143,18 @@ func collectAccounts(ch chan<- prometheus.Metric, a *app, r *source.Result) {
 		}
 		ch <- m
 	}
-	for i := range r.Accounts {
-		acct, id := &r.Accounts[i], a.Cfg.Accounts[i]
-		up := source.AccountUp(acct)
-		for _, f := range accountFamilies {
-			if v := f.value(&acct.Info); up && served(v, f.zeroIsNever) {
-				send(f.desc, float64(v.V), a.SDKAppID, a.Cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
+	withPublished(a, func(pub publishedLookup) {
+		for i := range r.Accounts {
+			acct, id := &r.Accounts[i], a.Cfg.Accounts[i]
+			up := source.AccountUp(acct)
+			for _, f := range accountFamilies {
+				if v, ok := f.value(a, i, acct, pub); up && ok {
+					send(f.desc, v, a.SDKAppID, a.Cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
+				}
 			}
+			send(accountUpDesc, float64(boolInt(up)), a.SDKAppID, a.Cfg.Name, id)
 		}
-		send(accountUpDesc, float64(boolInt(up)), a.SDKAppID, a.Cfg.Name, id)
-	}
+	})
 }
 
 // constRegistry is a registry of a result's account series (and with

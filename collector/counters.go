@@ -40,11 +40,12 @@ type apiCounters struct {
 }
 
 // apis are the api label values, in counters.api's order.
-var apis = [...]string{tencentchat.APIOfficialAccountInfo, tencentchat.APIAppInfo}
+var apis = [...]string{tencentchat.APIOfficialAccountInfo, tencentchat.APIAppInfo, tencentchat.APIMsgGetSimple}
 
 const (
 	apiOfficialAccounts = iota
 	apiAppInfo
+	apiMsgGetSimple
 )
 
 // apiIndex is the index of an api in counters.api. An API not in apis has

@@ -29,14 +29,14 @@ func TestCountersBookEachAPIUnderItsName(t *testing.T) {
 			}
 		}
 	}
-	c.Attempt(tencentchat.Attempt{API: "official_account_msg_get_simple", Code: 70001})
-	c.Code("official_account_msg_get_simple", 130004)
+	c.Attempt(tencentchat.Attempt{API: "official_account_push_stats", Code: 70001})
+	c.Code("official_account_push_stats", 130004)
 	for i, api := range apis {
 		if n := c.api[i].requests.Load(); n != 1 {
 			t.Errorf("an unknown API's call was booked under %s (%d requests)", api, n)
 		}
 	}
-	if !strings.Contains(logs.String(), `api=official_account_msg_get_simple`) {
+	if !strings.Contains(logs.String(), `api=official_account_push_stats`) {
 		t.Errorf("an unknown API was not logged:\n%s", logs.String())
 	}
 }

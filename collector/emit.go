@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,39 +93,91 @@ func (l *encodedLabels) account(i int) []byte {
 }
 
 // accountFamilies are the per-account gauges, with the value each takes
-// from an account that is up. A time of 0 means "never" (an account that
-// never sent a message) and is left out, as a value not sent is.
+// for account i of an app from its result r, when it has one. Every value
+// family needs the account up (its name and owner label it). A time of 0
+// means "never" (an account that never sent a message) and is left out,
+// as a value not sent is.
 var accountFamilies = []struct {
-	desc        *prometheus.Desc
-	name, help  string
-	value       func(*tencentchat.AccountInfo) tencentchat.OptInt
-	zeroIsNever bool
+	desc       *prometheus.Desc
+	name, help string
+	value      func(a *app, i int, r *tencentchat.Result, pub publishedLookup) (float64, bool)
+	publishing bool // written only when an app of the scrape has publishing_activity
 }{
-	{subscribersDesc, subscribersName, subscribersHelp, func(i *tencentchat.AccountInfo) tencentchat.OptInt { return i.SubscriberNum }, false},
-	{lastMessageDesc, lastMessageName, lastMessageHelp, func(i *tencentchat.AccountInfo) tencentchat.OptInt { return i.LastMsgTime }, true},
-	{creationDesc, creationName, creationHelp, func(i *tencentchat.AccountInfo) tencentchat.OptInt { return i.CreateTime }, true},
+	{subscribersDesc, subscribersName, subscribersHelp, func(_ *app, _ int, r *tencentchat.Result, _ publishedLookup) (float64, bool) {
+		return optional(r.Info.SubscriberNum, false)
+	}, false},
+	{lastMessageDesc, lastMessageName, lastMessageHelp, func(_ *app, _ int, r *tencentchat.Result, _ publishedLookup) (float64, bool) {
+		return optional(r.Info.LastMsgTime, true)
+	}, false},
+	{creationDesc, creationName, creationHelp, func(_ *app, _ int, r *tencentchat.Result, _ publishedLookup) (float64, bool) {
+		return optional(r.Info.CreateTime, true)
+	}, false},
+	// The configured cap, beside every subscriber value, so the two
+	// divide without a join.
+	{limitDesc, limitName, limitHelp, func(a *app, i int, r *tencentchat.Result, _ publishedLookup) (float64, bool) {
+		if !r.Info.SubscriberNum.Set {
+			return 0, false
+		}
+		return float64(a.Cfg.Cap(a.Cfg.Accounts[i])), true
+	}, false},
+	{lastPubDesc, lastPubName, lastPubHelp, func(a *app, i int, _ *tencentchat.Result, pub publishedLookup) (float64, bool) {
+		p, ok := pub(a.Cfg.Accounts[i])
+		return float64(p.Time), ok
+	}, true},
+	{publishedDesc, publishedName, publishedHelp, func(a *app, i int, _ *tencentchat.Result, pub publishedLookup) (float64, bool) {
+		p, ok := pub(a.Cfg.Accounts[i])
+		return float64(p.Seq), ok
+	}, true},
 }
 
-func served(v tencentchat.OptInt, zeroIsNever bool) bool { return v.Set && (v.V != 0 || !zeroIsNever) }
+// publishedLookup is an app's publishing values by account.
+type publishedLookup func(id string) (tencentchat.Published, bool)
+
+func noPublished(string) (tencentchat.Published, bool) { return tencentchat.Published{}, false }
+
+// optional is an API value, if it was sent (and, with zeroIsNever, is not
+// 0).
+func optional(v tencentchat.OptInt, zeroIsNever bool) (float64, bool) {
+	return float64(v.V), v.Set && (v.V != 0 || !zeroIsNever)
+}
+
+// withPublished calls f with the app's publishing values (none when
+// publishing_activity is off), under their read lock.
+func withPublished(a *app, f func(publishedLookup)) {
+	if !a.Cfg.PublishingActivity {
+		f(noPublished)
+		return
+	}
+	a.PublishedValues(func(get func(string) (tencentchat.Published, bool)) { f(get) })
+}
 
 // writeAccounts writes the accounts' families of every app of a scrape,
 // each family whole (the formats forbid interleaving), from the results,
 // in the writer's format. Only this writes account series.
 func writeAccounts(w *exposition.Writer, cs []*appCollector) {
 	enc := w.Encoding()
+	publishing := slices.ContainsFunc(cs, func(c *appCollector) bool { return c.a.Cfg.PublishingActivity })
 	var mid []byte // the name and owner_account pairs
 	for _, f := range accountFamilies {
+		if f.publishing && !publishing {
+			continue
+		}
 		w.Family(f.name, f.help, func() {
 			for _, c := range cs {
 				l := c.a.labelsFor(enc)
-				for i := range c.res.Accounts {
-					r := &c.res.Accounts[i]
-					if v := f.value(&r.Info); source.AccountUp(r) && served(v, f.zeroIsNever) {
-						mid = enc.AppendLabel(mid[:0], "name", r.Info.Name)
-						mid = enc.AppendLabel(mid, "owner_account", r.Info.OwnerAccount)
-						w.Sample(float64(v.V), l.account(i), mid, l.sdkappid)
+				withPublished(c.a, func(pub publishedLookup) {
+					for i := range c.res.Accounts {
+						r := &c.res.Accounts[i]
+						if !source.AccountUp(r) {
+							continue
+						}
+						if v, ok := f.value(c.a, i, r, pub); ok {
+							mid = enc.AppendLabel(mid[:0], "name", r.Info.Name)
+							mid = enc.AppendLabel(mid, "owner_account", r.Info.OwnerAccount)
+							w.Sample(v, l.account(i), mid, l.sdkappid)
+						}
 					}
-				}
+				})
 			}
 		})
 	}
@@ -158,7 +211,7 @@ func emitApp(ch chan<- prometheus.Metric, a *app, r *source.Result) {
 		}
 	}
 	for api, apiName := range apis {
-		if api == apiAppInfo && !a.Cfg.AppStatistics {
+		if (api == apiAppInfo && !a.Cfg.AppStatistics) || (api == apiMsgGetSimple && !a.Cfg.PublishingActivity) {
 			continue
 		}
 		c := &a.counters.api[api]

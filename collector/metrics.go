@@ -17,6 +17,9 @@ var (
 	subscribersDesc = prometheus.NewDesc(subscribersName, subscribersHelp, accountLabels, nil)
 	lastMessageDesc = prometheus.NewDesc(lastMessageName, lastMessageHelp, accountLabels, nil)
 	creationDesc    = prometheus.NewDesc(creationName, creationHelp, accountLabels, nil)
+	limitDesc       = prometheus.NewDesc(limitName, limitHelp, accountLabels, nil)
+	lastPubDesc     = prometheus.NewDesc(lastPubName, lastPubHelp, accountLabels, nil)
+	publishedDesc   = prometheus.NewDesc(publishedName, publishedHelp, accountLabels, nil)
 	accountUpDesc   = prometheus.NewDesc(accountUpName, accountUpHelp, accountUpLabels, nil)
 
 	upDesc = prometheus.NewDesc(namespace+"_up",
@@ -24,7 +27,7 @@ var (
 	scrapeDurationDesc = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
 		"Time the fetch of the app's official accounts took: this scrape's, or with refresh_interval the last background refresh's.", appLabels, nil)
 	requestsDesc = prometheus.NewDesc(namespace+"_api_requests_total",
-		"API calls made for the app, retries included, by api: get_official_account_info, and getappinfo where app_statistics is on.",
+		"API calls made for the app, retries included, by api: get_official_account_info, getappinfo where app_statistics is on, and official_account_msg_get_simple where publishing_activity is on.",
 		append(appLabels[:len(appLabels):len(appLabels)], "api"), nil)
 	errorsDesc = prometheus.NewDesc(namespace+"_api_errors_total",
 		"Non-zero Tencent ErrorCodes seen for the app, request-level and account-level; every documented code starts at 0, any other is counted as code=\"other\".",
@@ -60,6 +63,12 @@ const (
 	lastMessageHelp = "Unix time of the official account's last message (LastMsgTime); absent while it never sent one. With the app's refresh_interval set, from its last background refresh."
 	creationName    = namespace + "_official_account_creation_timestamp_seconds"
 	creationHelp    = "Unix time the official account was created (CreateTime); absent when 0."
+	limitName       = namespace + "_official_account_subscriber_limit"
+	limitHelp       = "The official account's cap of subscribers (MaxSubscriberNum) as configured (max_subscribers, default Tencent's 100000): not read from Tencent, whose API does not return it. Set for every account with a subscriber value."
+	lastPubName     = namespace + "_official_account_last_published_timestamp_seconds"
+	lastPubHelp     = "Unix time of the official account's newest published message (MsgTimeStamp, from official_account_msg_get_simple; placeholders of recalled or expired messages skipped), with publishing_activity on; absent while it never published."
+	publishedName   = namespace + "_official_account_published_messages"
+	publishedHelp   = "The official account's newest published message's sequence number (MsgSeq): how many messages it has published, with publishing_activity on; absent while it never published."
 	accountUpName   = namespace + "_official_account_up"
 	accountUpHelp   = "1 if the official account's information was fetched in this scrape (or, with refresh_interval, in the last background refresh); 0 if it had its own error code, was left out of the answer, or its batch failed."
 )

@@ -87,7 +87,7 @@ func (d described) Describe(ch chan<- *prometheus.Desc) {
 
 // scrapeDescs are the descriptors of a scrape's metrics, for described.
 var scrapeDescs = func() []*prometheus.Desc {
-	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, accountUpDesc,
+	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, limitDesc, lastPubDesc, publishedDesc, accountUpDesc,
 		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, missingDesc, failuresDesc,
 		rateLimitDesc, limiterWaitDesc, refreshTimeDesc, refreshDurationDesc, refreshIntervalDesc,
 		statsDayDesc, statsRefreshDesc, statsIntervalDesc}

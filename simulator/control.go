@@ -16,6 +16,7 @@ func (s *Simulator) Mux(control bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(Path, s)
 	mux.Handle(AppInfoPath, s)
+	mux.Handle(MsgPath, s)
 	if control {
 		mux.Handle("/simulator/", s.ControlHandler())
 	}
@@ -47,8 +48,13 @@ func (s *Simulator) ControlHandler() http.Handler {
 			http.Error(w, "bad JSON: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		var overCap bool
 		ok := a.Update(r.URL.Query().Get("id"), func(acct *Account) {
 			if change.Subscribers != nil {
+				// Tencent refuses subscriptions beyond the cap.
+				if overCap = *change.Subscribers > acct.MaxSubscribers; overCap {
+					return
+				}
 				acct.Subscribers = *change.Subscribers
 			}
 			if change.LastMsgTime != nil {
@@ -60,6 +66,10 @@ func (s *Simulator) ControlHandler() http.Handler {
 		})
 		if !ok {
 			http.Error(w, "no such account", http.StatusNotFound)
+			return
+		}
+		if overCap {
+			http.Error(w, "Subscribers beyond the account's MaxSubscribers: Tencent would refuse the subscriptions", http.StatusBadRequest)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -9,17 +9,27 @@ import (
 
 // Account is one simulated official account. The JSON names are the API's.
 type Account struct {
-	ID           string
-	Name         string
-	Owner        string
-	CreateTime   int64
-	LastMsgTime  int64 // 0: never sent a message
-	Subscribers  int64
-	Introduction string
-	FaceURL      string
-	Organization string
-	CustomString string
-	Terminated   bool // answered with 130004, like an account that never existed
+	ID          string
+	Name        string
+	Owner       string
+	CreateTime  int64
+	LastMsgTime int64 // 0: never sent a message
+	Subscribers int64
+	// MaxSubscribers is the account's cap (MaxSubscriberNum): Tencent's
+	// default 100,000, raised to 500,000 for every 50th account (as at
+	// creation). Subscribers never exceed it.
+	MaxSubscribers int64
+	// Published is the MsgSeq of the account's newest message (how many it
+	// has published), and PublishedAt its MsgTimeStamp; 0 while it never
+	// published. NewestRecalled marks the newest as recalled (IsPlaceMsg).
+	Published      int64
+	PublishedAt    int64
+	NewestRecalled bool
+	Introduction   string
+	FaceURL        string
+	Organization   string
+	CustomString   string
+	Terminated     bool // answered with 130004, like an account that never existed
 
 	silent bool // never sends, so LastMsgTime stays 0
 }
@@ -40,14 +50,20 @@ func generate(rng *rand.Rand, n int, now time.Time) []*Account {
 			Name:         fmt.Sprintf("Sim %s %05d", topics[i%len(topics)], i),
 			Owner:        fmt.Sprintf("owner%03d", i%37),
 			CreateTime:   now.Unix() - 86400 - rng.Int64N(3*365*86400),
-			Subscribers:  int64(math.Pow(10, 1+5*rng.Float64())),
+			Subscribers:  int64(math.Pow(10, 1+3.9*rng.Float64())), // under 80,000: no account starts near its cap
 			Introduction: "A simulated official account",
 			Organization: "Simulator",
 			silent:       i%23 == 7,
 			Terminated:   i%97 == 13,
 		}
+		a.MaxSubscribers = 100000
+		if i%50 == 0 {
+			a.MaxSubscribers = 500000
+		}
 		if !a.silent {
 			a.LastMsgTime = now.Unix() - rng.Int64N(2*86400)
+			a.Published, a.PublishedAt = 1+rng.Int64N(500), a.LastMsgTime
+			a.NewestRecalled = i%11 == 5
 		}
 		accts[i] = a
 	}
@@ -67,11 +83,10 @@ func evolve(rng *rand.Rand, accts []*Account, now time.Time) {
 		if rng.Float64() < 0.0005 {
 			a.Subscribers = int64(float64(a.Subscribers) * (0.4 + 0.3*rng.Float64()))
 		}
-		if a.Subscribers < 0 {
-			a.Subscribers = 0
-		}
+		a.Subscribers = min(max(a.Subscribers, 0), a.MaxSubscribers)
 		if !a.silent && rng.Float64() < 0.3 {
 			a.LastMsgTime = now.Unix()
+			a.Published, a.PublishedAt, a.NewestRecalled = a.Published+1, a.LastMsgTime, false
 		}
 	}
 }

@@ -39,7 +39,7 @@ var errorInfo = map[int]string{
 }
 
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != Path && r.URL.Path != AppInfoPath {
+	if r.URL.Path != Path && r.URL.Path != AppInfoPath && r.URL.Path != MsgPath {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
@@ -74,7 +74,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 70020) // the reference: SDKAppID not found (wrong region)
 		return
 	}
-	faults := app.count(s.clock(), r.URL.Path == AppInfoPath)
+	faults := app.count(s.clock(), r.URL.Path)
 
 	if faults.Latency > 0 || faults.LatencyJitter > 0 {
 		d := faults.Latency
@@ -138,6 +138,15 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if r.URL.Path == MsgPath {
+		body, code := app.messages(r.Body)
+		if code != 0 {
+			writeError(w, code)
+			return
+		}
+		s.deliver(w, body, &faults)
+		return
+	}
 	if r.URL.Path == AppInfoPath {
 		body, code := app.appInfo(r.Body, s.clock())
 		if code != 0 {
@@ -156,13 +165,17 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.deliver(w, body, &faults)
 }
 
-// count records a call for the app's statistics and returns its faults.
-func (a *App) count(now time.Time, appInfo bool) Faults {
+// count records a call to path for the app's statistics and returns its
+// faults.
+func (a *App) count(now time.Time, path string) Faults {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if appInfo {
+	switch path {
+	case AppInfoPath:
 		a.appInfoCalls++
-	} else {
+	case MsgPath:
+		a.msgCalls++
+	default:
 		a.calls++
 	}
 	if sec := now.Unix(); sec != a.second {

@@ -101,17 +101,18 @@ type App struct {
 	lastDrift time.Time
 	faults    Faults
 
-	calls, appInfoCalls int64
-	appInfoOverride     map[string]string
-	second              int64 // the Unix second being counted
-	inSecond            int
-	maxInSecond         int
+	calls, appInfoCalls, msgCalls int64
+	appInfoOverride               map[string]string
+	second                        int64 // the Unix second being counted
+	inSecond                      int
+	maxInSecond                   int
 }
 
 // Stats are an app's call counts.
 type Stats struct {
 	Calls        int64 // get_official_account_info calls that reached the app, faults included
 	AppInfoCalls int64 // getappinfo calls that reached the app, faults included
+	MsgCalls     int64 // official_account_msg_get_simple calls that reached the app, faults included
 	MaxInSecond  int   // the most calls (of either) seen within one calendar second
 }
 
@@ -119,5 +120,5 @@ type Stats struct {
 func (a *App) Stats() Stats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Stats{Calls: a.calls, AppInfoCalls: a.appInfoCalls, MaxInSecond: a.maxInSecond}
+	return Stats{Calls: a.calls, AppInfoCalls: a.appInfoCalls, MsgCalls: a.msgCalls, MaxInSecond: a.maxInSecond}
 }

@@ -24,6 +24,14 @@ const (
 	MinRefreshInterval = 10 * time.Second
 
 	minAppStatisticsInterval = time.Minute
+
+	// minPublishingInterval is the shortest publishing_activity_interval:
+	// a refresh costs one call per account.
+	minPublishingInterval = time.Minute
+
+	// DefaultMaxSubscribers is Tencent's documented default cap of an
+	// official account's subscribers (MaxSubscriberNum).
+	DefaultMaxSubscribers = 100000
 )
 
 // Settings are the knobs that defaults give and each app may override. A
@@ -46,6 +54,16 @@ type Settings struct {
 	// AppStatisticsInterval (its data changes once a day).
 	AppStatistics         bool          `yaml:"app_statistics"`
 	AppStatisticsInterval time.Duration `yaml:"app_statistics_interval"`
+
+	// MaxSubscribers is the accounts' cap (MaxSubscriberNum), which the
+	// API does not return: the exporter must be told it. An entry of
+	// accounts or a line of accounts_file may set its own.
+	MaxSubscribers int64 `yaml:"max_subscribers"`
+
+	// PublishingActivity turns on official_account_msg_get_simple, one
+	// call per account every PublishingActivityInterval.
+	PublishingActivity         bool          `yaml:"publishing_activity"`
+	PublishingActivityInterval time.Duration `yaml:"publishing_activity_interval"`
 }
 
 // Defaults returns the settings a file's defaults section starts from, and
@@ -60,6 +78,9 @@ func Defaults() Settings {
 		UserSigTTL:  24 * time.Hour,
 
 		AppStatisticsInterval: 30 * time.Minute,
+
+		MaxSubscribers:             DefaultMaxSubscribers,
+		PublishingActivityInterval: 15 * time.Minute,
 	}
 }
 
@@ -94,7 +115,18 @@ type App struct {
 	SecretKey  Secret
 	Endpoint   string // base URL that overrides Region's, normalised; "" to use Region
 	Accounts   []string
+	// Caps are the accounts whose max_subscribers was set on their own;
+	// nil when none was.
+	Caps map[string]int64
 	Settings
+}
+
+// Cap is an account's max_subscribers: its own, or the app's.
+func (a App) Cap(id string) int64 {
+	if c, ok := a.Caps[id]; ok {
+		return c
+	}
+	return a.MaxSubscribers
 }
 
 // BaseURL is where the app's API calls go: its endpoint, or its region's
@@ -136,6 +168,19 @@ func (a App) RefreshPace() (perSecond float64, need time.Duration) {
 	return perSecond, time.Duration(float64(batches) / perSecond * float64(time.Second))
 }
 
+// PublishingPace is how fast a publishing_activity round calls the API,
+// one call per account, retries included: spread over half the interval,
+// at least one a second, and at most half the app's rate_limit (half of
+// Tencent's 200 when unlimited), so the account fetches keep the rest.
+func (a App) PublishingPace() float64 {
+	perSecond := max(float64(len(a.Accounts))/(a.PublishingActivityInterval.Seconds()/2), 1)
+	share := 100.0
+	if a.RateLimit > 0 {
+		share = a.RateLimit / 2
+	}
+	return min(perSecond, share)
+}
+
 // refreshWarning says when a background refresh cannot call every batch
 // within its interval; "" when it can.
 func (a App) refreshWarning() string {
@@ -159,6 +204,10 @@ func (a App) Describe() string {
 	fmt.Fprintf(&b, "  accounts: %d, batches: %d of up to %d\n", len(a.Accounts), a.Batches(), a.BatchSize)
 	fmt.Fprintf(&b, "  concurrency: %d, timeout: %v, retries: %d, rate_limit: %g/s, usersig_ttl: %v, refresh_interval: %v\n",
 		a.Concurrency, a.Timeout, a.Retries, a.RateLimit, a.UserSigTTL, a.RefreshInterval)
+	fmt.Fprintf(&b, "  max_subscribers: %d (%d accounts with their own)\n", a.MaxSubscribers, len(a.Caps))
+	if a.PublishingActivity {
+		fmt.Fprintf(&b, "  publishing_activity: every %v, one call per account\n", a.PublishingActivityInterval)
+	}
 	if perSecond, need := a.RefreshPace(); perSecond > 0 {
 		fmt.Fprintf(&b, "  refresh pace: %g calls/s (retries included), %s for every batch once\n", perSecond, need.Round(time.Millisecond))
 		if w := a.refreshWarning(); w != "" {
@@ -190,6 +239,10 @@ func (s Settings) validate() error {
 		return fmt.Errorf("refresh_interval: must be 0s (fetch on every scrape) or at least %s, got %s", MinRefreshInterval, s.RefreshInterval)
 	case s.AppStatisticsInterval < minAppStatisticsInterval:
 		return fmt.Errorf("app_statistics_interval: must be at least %s, got %s", minAppStatisticsInterval, s.AppStatisticsInterval)
+	case s.MaxSubscribers < 1:
+		return fmt.Errorf("max_subscribers: must be at least 1, got %d", s.MaxSubscribers)
+	case s.PublishingActivityInterval < minPublishingInterval:
+		return fmt.Errorf("publishing_activity_interval: must be at least %s, got %s", minPublishingInterval, s.PublishingActivityInterval)
 	}
 	return nil
 }
@@ -224,27 +277,33 @@ func (a appFile) resolve(dir string) (App, []string, error) {
 		return App{}, nil, fmt.Errorf("region: missing: set region (%s) or endpoint", strings.Join(Regions(), ", "))
 	}
 
-	for i, id := range a.Accounts {
-		if err := CheckAccountID(id); err != nil {
+	entries := slices.Clone(a.Accounts)
+	for i, e := range entries {
+		if err := CheckAccountID(e.ID); err != nil {
 			return App{}, nil, fmt.Errorf("accounts[%d]: %w", i, err)
 		}
 	}
-	ids := append([]string(nil), a.Accounts...)
 	if a.AccountsFile != "" {
 		fromFile, err := readAccounts(resolvePath(dir, a.AccountsFile), a.read)
 		if err != nil {
 			return App{}, nil, fmt.Errorf("accounts_file: %w", err)
 		}
-		ids = append(ids, fromFile...)
+		entries = append(entries, fromFile...)
 	}
 	seen := map[string]bool{}
-	for _, id := range ids {
-		if seen[id] {
-			warnings = append(warnings, fmt.Sprintf("account %s listed more than once; using it once", Quote(id)))
+	for _, e := range entries {
+		if seen[e.ID] {
+			warnings = append(warnings, fmt.Sprintf("account %s listed more than once; using it once", Quote(e.ID)))
 			continue
 		}
-		seen[id] = true
-		app.Accounts = append(app.Accounts, id)
+		seen[e.ID] = true
+		app.Accounts = append(app.Accounts, e.ID)
+		if e.MaxSubscribers != 0 {
+			if app.Caps == nil {
+				app.Caps = map[string]int64{}
+			}
+			app.Caps[e.ID] = e.MaxSubscribers
+		}
 	}
 	if len(app.Accounts) == 0 {
 		return App{}, nil, errors.New("accounts: none configured (set accounts or accounts_file)")

@@ -65,19 +65,54 @@ func unwrapPath(err error) error {
 // whose Settings are the file's defaults, so keys the app leaves out keep
 // them.
 type appFile struct {
-	Name          string   `yaml:"name"`
-	SDKAppID      uint64   `yaml:"sdkappid"`
-	Identifier    string   `yaml:"identifier"`
-	SecretKeyFile string   `yaml:"secret_key_file"`
-	SecretKeyEnv  string   `yaml:"secret_key_env"`
-	SecretKey     string   `yaml:"secret_key"`
-	Endpoint      string   `yaml:"endpoint"`
-	Accounts      []string `yaml:"accounts"`
-	AccountsFile  string   `yaml:"accounts_file"`
+	Name          string         `yaml:"name"`
+	SDKAppID      uint64         `yaml:"sdkappid"`
+	Identifier    string         `yaml:"identifier"`
+	SecretKeyFile string         `yaml:"secret_key_file"`
+	SecretKeyEnv  string         `yaml:"secret_key_env"`
+	SecretKey     string         `yaml:"secret_key"`
+	Endpoint      string         `yaml:"endpoint"`
+	Accounts      []accountEntry `yaml:"accounts"`
+	AccountsFile  string         `yaml:"accounts_file"`
 
 	Settings `yaml:",inline"`
 
 	read readFunc // reads the files it names
+}
+
+// accountEntry is an entry of accounts: an ID, or a mapping of the ID and
+// the account's own max_subscribers ({id: "@TOA#_x", max_subscribers:
+// 500000}). MaxSubscribers is 0 when not set.
+type accountEntry struct {
+	ID             string
+	MaxSubscribers int64
+}
+
+func (e *accountEntry) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Decode(&e.ID)
+	case yaml.MappingNode:
+		if err := checkKeys(n, []string{"id", "max_subscribers"}); err != nil {
+			return err
+		}
+		var m struct {
+			ID             string `yaml:"id"`
+			MaxSubscribers *int64 `yaml:"max_subscribers"`
+		}
+		if err := n.Decode(&m); err != nil {
+			return err
+		}
+		e.ID = m.ID
+		if m.MaxSubscribers != nil {
+			if *m.MaxSubscribers < 1 {
+				return fmt.Errorf("line %d: account %s: max_subscribers: must be at least 1, got %d", n.Line, Quote(m.ID), *m.MaxSubscribers)
+			}
+			e.MaxSubscribers = *m.MaxSubscribers
+		}
+		return nil
+	}
+	return fmt.Errorf("line %d: an account must be an ID or a mapping of id and max_subscribers", n.Line)
 }
 
 var (

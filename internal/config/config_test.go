@@ -33,7 +33,7 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("warnings %q", warnings)
 	}
 	want := Settings{Region: "china", Timeout: 4 * time.Second, BatchSize: 40, Concurrency: 3, RateLimit: 50, Retries: 1, UserSigTTL: 12 * time.Hour,
-		AppStatisticsInterval: 30 * time.Minute}
+		AppStatisticsInterval: 30 * time.Minute, MaxSubscribers: 100000, PublishingActivityInterval: 15 * time.Minute}
 	if prod.Settings != want {
 		t.Errorf("prod settings %+v", prod.Settings)
 	}
@@ -102,6 +102,10 @@ func TestBroken(t *testing.T) {
 	os.WriteFile(bigKey, []byte(strings.Repeat("k", 5000)), 0o600)
 	badUTF8 := filepath.Join(dir, "bad-utf8.txt")
 	os.WriteFile(badUTF8, []byte("@TOA#_ok\n# a comment\n\n@TOA#_caf\xe9\n"), 0o600)
+	emptyCap := filepath.Join(dir, "empty-cap.txt")
+	os.WriteFile(emptyCap, []byte("@TOA#_ok\n@TOA#_x max_subscribers=\n"), 0o600)
+	otherSetting := filepath.Join(dir, "other-setting.txt")
+	os.WriteFile(otherSetting, []byte("@TOA#_x colour=blue\n"), 0o600)
 	spaced := filepath.Join(dir, "spaced.txt")
 	os.WriteFile(spaced, []byte("@TOA#_ok\n@TOA#_two\x00words\n"), 0o600)
 	t.Setenv("TCE_EMPTY", "")
@@ -174,6 +178,16 @@ func TestBroken(t *testing.T) {
 		{"account with a control character in a file", withKey("    accounts_file: " + spaced + "\n"), []string{`app "prod"`, "accounts_file", "line 2", "printable ASCII"}},
 		{"account with a space", withKey("    accounts: ['@TOA#_ok', '@TOA#_a b']\n"), []string{`app "prod"`, "accounts[1]", "printable ASCII"}},
 		{"account not ASCII", withKey("    accounts: ['@TOA#_café']\n"), []string{`app "prod"`, "accounts[0]", "printable ASCII"}},
+		{"max_subscribers 0", withKey("    accounts: ['@TOA#_a']\n    max_subscribers: 0\n"), []string{`app "prod"`, "max_subscribers", "at least 1", "got 0"}},
+		{"max_subscribers -5 in defaults", "defaults:\n  max_subscribers: -5\n" + ok, []string{"defaults", "max_subscribers", "got -5"}},
+		{"max_subscribers lots", withKey("    accounts: ['@TOA#_a']\n    max_subscribers: lots\n"), []string{`app "prod"`, "lots"}},
+		{"an account's max_subscribers 0", withKey("    accounts: ['@TOA#_a', {id: '@TOA#_b', max_subscribers: 0}]\n"), []string{`app "prod"`, `account "@TOA#_b"`, "max_subscribers", "got 0"}},
+		{"an account's max_subscribers lots", withKey("    accounts: [{id: '@TOA#_b', max_subscribers: lots}]\n"), []string{`app "prod"`, "lots"}},
+		{"an account entry with an unknown key", withKey("    accounts: [{id: '@TOA#_b', max_subscriber: 5}]\n"), []string{`app "prod"`, `unknown key "max_subscriber"`}},
+		{"an account entry without id", withKey("    accounts: [{max_subscribers: 5}]\n"), []string{`app "prod"`, "accounts[0]", "@TOA#_"}},
+		{"an accounts_file line with an empty max_subscribers", withKey("    accounts_file: " + emptyCap + "\n"), []string{`app "prod"`, "accounts_file", "empty-cap.txt: line 2", `account "@TOA#_x"`, "max_subscribers"}},
+		{"an accounts_file line with another setting", withKey("    accounts_file: " + otherSetting + "\n"), []string{`app "prod"`, "line 1", "colour=blue", "only max_subscribers"}},
+		{"short publishing_activity_interval", withKey("    accounts: ['@TOA#_a']\n    publishing_activity: true\n    publishing_activity_interval: 1s\n"), []string{`app "prod"`, "publishing_activity_interval", "at least 1m", "got 1s"}},
 		{"bad yaml", "apps: [\n", []string{"c.yml", "line"}},
 		{"tab indentation", "apps:\n\t- name: x\n", []string{"c.yml"}},
 		{"app not mapping", "apps:\n  - prod\n", []string{"apps[0]", "mapping"}},
@@ -323,5 +337,38 @@ func TestRefreshThatCannotFitWarns(t *testing.T) {
 				t.Errorf("warnings %q, want one with %q", warnings, c.want)
 			}
 		})
+	}
+}
+
+// TestMaxSubscribers: the cap comes from the app (or defaults, or
+// Tencent's default of 100,000), and an entry of accounts or a line of
+// accounts_file may set an account's own.
+func TestMaxSubscribers(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "accounts.txt")
+	os.WriteFile(file, []byte("@TOA#_f1\n@TOA#_f2 max_subscribers=780031 # raised at creation\n"), 0o600)
+	text := "defaults:\n  max_subscribers: 200000\napps:\n" +
+		"  - {name: a, sdkappid: 1, identifier: admin, secret_key: k, region: china, accounts: ['@TOA#_x', {id: '@TOA#_y', max_subscribers: 500000}], accounts_file: " + file + "}\n" +
+		"  - {name: b, sdkappid: 2, identifier: admin, secret_key: k, region: china, max_subscribers: 50, accounts: ['@TOA#_x']}\n" +
+		"  - {name: c, sdkappid: 3, identifier: admin, secret_key: k, region: china, accounts: ['@TOA#_x']}\n"
+	cfg, warnings, err := Parse([]byte(text), filepath.Join(dir, "c.yml"))
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("%v %v", err, warnings)
+	}
+	a, b, c := cfg.Apps[0], cfg.Apps[1], cfg.Apps[2]
+	for _, check := range []struct {
+		app  App
+		id   string
+		want int64
+	}{{a, "@TOA#_x", 200000}, {a, "@TOA#_y", 500000}, {a, "@TOA#_f1", 200000}, {a, "@TOA#_f2", 780031}, {b, "@TOA#_x", 50}, {c, "@TOA#_x", 200000}} {
+		if got := check.app.Cap(check.id); got != check.want {
+			t.Errorf("app %s, %s: cap %d, want %d", check.app.Name, check.id, got, check.want)
+		}
+	}
+	if got := strings.Join(a.Accounts, " "); got != "@TOA#_x @TOA#_y @TOA#_f1 @TOA#_f2" {
+		t.Errorf("accounts %q", got)
+	}
+	if Defaults().MaxSubscribers != 100000 {
+		t.Errorf("the default cap is %d, want Tencent's 100000", Defaults().MaxSubscribers)
 	}
 }

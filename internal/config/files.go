@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -57,12 +58,12 @@ func unwrapPathErr(name string, err error) error {
 	return fmt.Errorf("%s: %w", name, unwrapPath(err))
 }
 
-func readAccounts(path string, read readFunc) ([]string, error) {
+func readAccounts(path string, read readFunc) ([]accountEntry, error) {
 	raw, err := read(path, maxAccountsFile)
 	if err != nil {
 		return nil, unwrapPathErr(path, err)
 	}
-	var ids []string
+	var entries []accountEntry
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -73,15 +74,38 @@ func readAccounts(path string, read readFunc) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if err := CheckAccountID(line); err != nil {
+		e, err := accountLine(line)
+		if err != nil {
 			return nil, fmt.Errorf("%s: line %d: %w", path, n, err)
 		}
-		ids = append(ids, line)
+		entries = append(entries, e)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return ids, nil
+	return entries, nil
+}
+
+// accountLine is a line of an accounts file: an ID, then optionally
+// max_subscribers=N.
+func accountLine(line string) (accountEntry, error) {
+	fields := strings.Fields(line)
+	e := accountEntry{ID: fields[0]}
+	if err := CheckAccountID(e.ID); err != nil {
+		return e, err
+	}
+	for _, f := range fields[1:] {
+		k, v, _ := strings.Cut(f, "=")
+		if k != "max_subscribers" {
+			return e, fmt.Errorf("account %s: unknown setting %s (only max_subscribers=N)", Quote(e.ID), Quote(f))
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return e, fmt.Errorf("account %s: max_subscribers: must be a whole number of at least 1, got %s", Quote(e.ID), Quote(v))
+		}
+		e.MaxSubscribers = n
+	}
+	return e, nil
 }
 
 // Bounds on files the configuration points at: a Tencent secret key is 64

@@ -51,6 +51,8 @@ func TestReadmeDefaults(t *testing.T) {
 			got, err = time.ParseDuration(stated)
 		case int:
 			got, err = strconv.Atoi(stated)
+		case int64:
+			got, err = strconv.ParseInt(stated, 10, 64)
 		case float64:
 			got, err = strconv.ParseFloat(stated, 64)
 		case bool:

@@ -26,9 +26,10 @@ import (
 // background is an app's background refresh: set by StartRefreshes and
 // Retire, both called under the exporter's reload lock.
 type background struct {
-	stopLoop  context.CancelFunc // ends the loop between refreshes
+	loop      context.Context    // ends when the app is retired or the exporter closes
+	stopLoop  context.CancelFunc // ends the loops (a refresh between refreshes)
 	stopFetch context.CancelFunc // cuts a refresh in flight
-	done      chan struct{}      // closed when the loop has ended
+	done      chan struct{}      // closed when the refresh loop has ended; nil without one
 	pred      *App               // the app this one replaced, until its refresh is taken
 }
 
@@ -43,30 +44,37 @@ const statsCheck = 15 * time.Second
 func StartRefreshes(ctx context.Context, apps []*App) {
 	var bg []*App
 	for _, a := range apps {
+		if a.Cfg.RefreshInterval == 0 && !a.Cfg.PublishingActivity {
+			continue
+		}
+		loop, stopLoop := context.WithCancel(ctx)
+		a.bg.loop, a.bg.stopLoop = loop, stopLoop
+		if a.Cfg.PublishingActivity {
+			go a.publishingLoop(loop)
+		}
 		if a.Cfg.RefreshInterval > 0 {
 			bg = append(bg, a)
 		}
 	}
 	for i, a := range bg {
 		spread := min(a.Cfg.RefreshInterval/10, 10*time.Second) * time.Duration(i) / time.Duration(len(bg))
-		loop, stopLoop := context.WithCancel(ctx)
 		fetch, stopFetch := context.WithCancel(ctx)
-		a.bg.stopLoop, a.bg.stopFetch, a.bg.done = stopLoop, stopFetch, make(chan struct{})
-		go a.refreshLoop(loop, fetch, spread)
+		a.bg.stopFetch, a.bg.done = stopFetch, make(chan struct{})
+		go a.refreshLoop(a.bg.loop, fetch, spread)
 		if a.Cfg.AppStatistics {
-			go a.statsLoop(loop)
+			go a.statsLoop(a.bg.loop)
 		}
 	}
 }
 
-// Retire ends the app's background refresh: a reload replaced it
-// (replaced: its refresh in flight finishes, for the app that replaces
-// it), or removed it (the refresh is cut).
+// Retire ends the app's loops: a reload replaced it (replaced: its
+// refresh in flight finishes, for the app that replaces it), or removed it
+// (the refresh is cut).
 func (a *App) Retire(replaced bool) {
-	if a.bg.done == nil {
-		return // not refreshed in the background
+	if a.bg.stopLoop == nil {
+		return // no loop of its own
 	}
-	if !replaced {
+	if a.bg.done != nil && !replaced {
 		a.bg.stopFetch()
 	}
 	a.bg.stopLoop()

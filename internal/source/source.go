@@ -48,6 +48,7 @@ type App struct {
 	cutLogged     *rate.Sometimes
 	latest        atomic.Pointer[Result]   // the last background refresh; nil before the first
 	stats         *stats                   // carried over a reload, as last
+	pub           *pubState                // carried over a reload, as stats
 	last          *atomic.Pointer[Summary] // holds nil until a fetch ended
 	statsFields   []string
 
@@ -70,6 +71,7 @@ func New(ac config.App, o Options) (*App, error) {
 	a := &App{Cfg: ac, SDKAppID: strconv.FormatUint(ac.SDKAppID, 10), tally: o.Tally, logger: o.Logger,
 		statsFields: o.StatsFields}
 	a.stats, a.last = &stats{}, new(atomic.Pointer[Summary])
+	a.pub = &pubState{vals: map[string]tencentchat.Published{}}
 	a.missingLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
 	a.cutLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
 	var limiter *rate.Limiter
@@ -107,7 +109,8 @@ func New(ac config.App, o Options) (*App, error) {
 // inherit carries over a reload what the app of the same name in the
 // replaced configuration learnt, by one rule: what describes the same
 // data is kept. With the same SDKAppID: the statistics (the same app's
-// days), the last summary and the log throttles; and, in background mode,
+// days), the publishing activity, the last summary and the log throttles;
+// and, in background mode,
 // the last refresh for the accounts that stay (carry), which serves until
 // this app's own first refresh, and the predecessor itself, whose refresh
 // in flight this app waits for and takes (refresh.go). Anything else
@@ -117,7 +120,7 @@ func (a *App) inherit(p *App) {
 	if p.Cfg.SDKAppID != a.Cfg.SDKAppID {
 		return
 	}
-	a.stats, a.last, a.missingLogged, a.cutLogged = p.stats, p.last, p.missingLogged, p.cutLogged
+	a.stats, a.last, a.missingLogged, a.cutLogged, a.pub = p.stats, p.last, p.missingLogged, p.cutLogged, p.pub
 	if a.Cfg.RefreshInterval > 0 {
 		if l := p.latest.Load(); l != nil {
 			a.latest.Store(a.carry(l))

@@ -21,3 +21,9 @@ var DocumentedCodes = [...]int{
 // mixin's TencentChatAPIRateLimited alert matches exactly these (a test
 // keeps the two equal).
 var RateLimitCodes = [...]int{60007, 60011, 60018, 60019}
+
+// AccountCode tells the codes that speak of one official account rather
+// than of the call (the 130xxx family: 130004 an account that does not
+// exist or was deleted, 130007 a malformed ID). 131000, the service not
+// enabled, is the app's.
+func AccountCode(code int) bool { return code >= 130000 && code < 131000 }
