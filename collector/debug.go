@@ -75,6 +75,10 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Dur
 		b.WriteString("  none\n")
 	}
 
+	if a.Cfg.PublishingActivity {
+		fmt.Fprintf(&b, "\n%s (publishing activity, one call per account every %v, at most %g calls/s, apart from scrapes):\n  %s\n",
+			tencentchat.APIMsgGetSimple, a.Cfg.PublishingActivityInterval, a.Cfg.PublishingPace(), publishingSummary(a))
+	}
 	if a.Cfg.AppStatistics {
 		last, running := a.StatsStory()
 		fmt.Fprintf(&b, "\n%s (app statistics, refreshed every %v apart from scrapes):\n", tencentchat.APIAppInfo, a.Cfg.AppStatisticsInterval)

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"html/template"
 	"io"
 	"net/url"
@@ -11,11 +12,11 @@ import (
 // escapes every value: an app name is user input.
 var statusTemplate = template.Must(template.New("status").Parse(`<h2>Apps</h2>
 <table class="tce-status">
-<tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th><th>error codes seen, by API</th><th></th></tr>
+<tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th><th>publishing activity</th><th>error codes seen, by API</th><th></th></tr>
 {{range .}}<tr><td>{{.Name}}</td><td>{{.SDKAppID}}</td><td>{{.Where}}</td><td>{{.Accounts}}</td>
 {{if .Last}}<td>{{.Last.At}}</td><td>{{.Last.Took}}</td><td>{{.Last.Up}}</td><td>{{.Last.Calls}}</td><td>{{.Last.AccountsUp}} / {{.Last.Down}}</td>
 {{else}}<td colspan="5">not scraped yet</td>
-{{end}}<td>{{range .Codes}}{{.Code}}: {{.Count}}<br>{{else}}none{{end}}</td>
+{{end}}<td>{{.Publishing}}</td><td>{{range .Codes}}{{.Code}}: {{.Count}}<br>{{else}}none{{end}}</td>
 <td><a href="{{.Probe}}">probe</a> <a href="{{.Debug}}">debug</a></td></tr>
 {{end}}</table>
 <form action="probe" method="get">Probe an app: <input name="target" placeholder="name or SDKAppID" required>
@@ -28,6 +29,7 @@ type statusRow struct {
 	Last                  *statusLast
 	Codes                 []statusCode
 	Probe, Debug          string
+	Publishing            string
 }
 
 type statusLast struct {
@@ -59,6 +61,10 @@ func (e *Exporter) WriteStatus(w io.Writer) error {
 			row.Last = &statusLast{At: l.At.UTC().Format(time.RFC3339), Took: l.Took.Round(time.Millisecond).String(),
 				Up: boolInt(l.Up), Calls: uint64(l.Calls), AccountsUp: l.AccountsUp, Down: l.Down}
 		}
+		row.Publishing = "off"
+		if a.Cfg.PublishingActivity {
+			row.Publishing = publishingSummary(a)
+		}
 		for api := range apis {
 			for i, label := range codeLabels {
 				if n := a.counters.api[api].codes[i].Load(); n > 0 {
@@ -69,4 +75,21 @@ func (e *Exporter) WriteStatus(w io.Writer) error {
 		rows = append(rows, row)
 	}
 	return statusTemplate.Execute(w, rows)
+}
+
+// publishingSummary is the app's last publishing round, in a line.
+func publishingSummary(a *app) string {
+	last, running := a.PublishingStory()
+	var s string
+	switch {
+	case last.At.IsZero():
+		s = "no round ended yet"
+	default:
+		s = fmt.Sprintf("last round at %s: %d accounts in %v, %d calls, %d failed, %d gone, %d never published",
+			last.At.UTC().Format(time.RFC3339), last.Accounts, last.Took.Round(time.Millisecond), last.Calls, last.Failed, last.Gone, last.NeverPublished)
+	}
+	if running {
+		s += "; a round is under way"
+	}
+	return s
 }
