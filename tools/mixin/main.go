@@ -33,6 +33,14 @@ type Config struct {
 	StatisticsDayMaxDays     int     `yaml:"statistics_day_max_days"`
 	RefreshStaleIntervals    int     `yaml:"refresh_stale_intervals"`
 	APIBudgetShare           float64 `yaml:"api_budget_share"`
+	CapacityNearRatio        float64 `yaml:"capacity_near_ratio"`
+	CapacityNearFor          string  `yaml:"capacity_near_for"`
+	CapacityFullFor          string  `yaml:"capacity_full_for"`
+	CapacityFillWindow       string  `yaml:"capacity_fill_window"`
+	CapacityFillHorizon      int     `yaml:"capacity_fill_horizon_seconds"`
+	CapacityFillMinimumRatio float64 `yaml:"capacity_fill_minimum_ratio"`
+	CapacityFillFor          string  `yaml:"capacity_fill_for"`
+	NotPublishingSeconds     int     `yaml:"not_publishing_seconds"`
 	ExporterSelector         string  `yaml:"exporter_selector"`
 }
 
