@@ -62,7 +62,9 @@ func startDemo(logger log.Logger) (*config.Config, func(), error) {
 		SecretKey:  config.Secret(key),
 		Endpoint:   endpoint,
 		Accounts:   accounts,
-		Settings:   demoSettings(),
+		// The simulator raised every 50th account's cap at creation.
+		Caps:     map[string]int64{simulator.AccountID(0): 500000},
+		Settings: demoSettings(),
 	}}}
 	stop := func() {
 		sim.Close()
@@ -71,12 +73,14 @@ func startDemo(logger log.Logger) (*config.Config, func(), error) {
 	return cfg, stop, nil
 }
 
-// demoSettings are the defaults with app statistics and background refresh
-// on, so the demo shows them too: scrapes are answered from a refresh every
-// 10 s, as the simulated data drifts.
+// demoSettings are the defaults with app statistics, publishing activity
+// (every minute, the shortest interval) and background refresh on, so the
+// demo shows them too: scrapes are answered from a refresh every 10 s, as
+// the simulated data drifts.
 func demoSettings() config.Settings {
 	s := config.Defaults()
 	s.AppStatistics = true
+	s.PublishingActivity, s.PublishingActivityInterval = true, time.Minute
 	s.RefreshInterval = config.MinRefreshInterval
 	return s
 }

@@ -454,18 +454,22 @@ func TestEndToEnd(t *testing.T) {
 	bin := exporter(t)
 	os.WriteFile(filepath.Join(dir, "key"), []byte(key), 0o600)
 	var cfg strings.Builder
-	cfg.WriteString("defaults:\n  timeout: 2s\n  app_statistics: true\napps:\n")
+	cfg.WriteString("defaults:\n  timeout: 2s\n  app_statistics: true\n  publishing_activity: true\n  publishing_activity_interval: 1m\napps:\n")
 	for _, a := range apps {
 		ids := make([]string, a.accounts)
 		for i := range ids {
 			ids[i] = fmt.Sprintf("%q", simulator.AccountID(i))
 		}
+		// The simulator raised the first account's cap at creation: the
+		// configuration says so.
+		ids[0] = fmt.Sprintf("{id: %q, max_subscribers: 500000}", simulator.AccountID(0))
 		fmt.Fprintf(&cfg, "  - {name: %s, sdkappid: %d, identifier: administrator, secret_key_file: key, endpoint: %q, accounts: [%s]}\n",
 			a.name, a.sdkappid, simSrv.URL, strings.Join(ids, ", "))
 	}
 	cfgFile := filepath.Join(dir, "config.yml")
 	os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
 	replicas := []string{testutil.FreeAddr(t), testutil.FreeAddr(t)}
+	started := time.Now()
 	for _, addr := range replicas {
 		startProc(t, "http://"+addr+"/-/healthy", bin, "--config.file="+cfgFile, "--web.listen-address="+addr)
 	}
@@ -696,6 +700,97 @@ func TestEndToEnd(t *testing.T) {
 	alertActive := func(sel string) bool {
 		return len(prom.query(`ALERTS{`+sel+`}`)) > 0
 	}
+
+	t.Run("subscriber limits", func(t *testing.T) {
+		for _, a := range apps {
+			subs := prom.query(fmt.Sprintf(`tencentchat_official_account_subscribers{job="tencentchat",app_name=%q}`, a.name))
+			limits := prom.query(fmt.Sprintf(`tencentchat_official_account_subscriber_limit{job="tencentchat",app_name=%q}`, a.name))
+			if len(limits) == 0 || len(limits) != len(subs) {
+				t.Errorf("app %s: %d limit series for %d subscriber series", a.name, len(limits), len(subs))
+			}
+			for _, l := range limits {
+				want := "100000"
+				if l.Metric["account"] == simulator.AccountID(0) {
+					want = "500000" // its own max_subscribers
+				}
+				if l.Value[1] != want {
+					t.Errorf("%v: limit %v, want %s", l.Metric, l.Value[1], want)
+				}
+			}
+		}
+	})
+
+	t.Run("publishing activity matches the simulator", func(t *testing.T) {
+		// One round per replica per minute, one call per account, paced
+		// at least a second apart: prod's 20 accounts take 20 s.
+		var mismatches []string
+		compare := func() bool {
+			mismatches = nil
+			for _, a := range apps {
+				for _, acct := range simApps[a.name].Accounts() {
+					got := prom.query(fmt.Sprintf(`tencentchat_official_account_published_messages{job="tencentchat",account=%q,app_name=%q}`, acct.ID, a.name))
+					ts := prom.query(fmt.Sprintf(`tencentchat_official_account_last_published_timestamp_seconds{job="tencentchat",account=%q,app_name=%q}`, acct.ID, a.name))
+					seq, at := acct.Published, acct.PublishedAt
+					if acct.NewestRecalled {
+						seq, at = seq-1, at-3600 // the recalled newest is skipped
+					}
+					switch {
+					case acct.Terminated || acct.Published == 0:
+						if len(got)+len(ts) != 0 {
+							mismatches = append(mismatches, fmt.Sprintf("%s/%s never published or gone, has %v %v", a.name, acct.ID, got, ts))
+						}
+					case len(got) != 1 || len(ts) != 1 || got[0].Value[1] != fmt.Sprint(seq) || ts[0].Value[1] != fmt.Sprint(at):
+						mismatches = append(mismatches, fmt.Sprintf("%s/%s: %v at %v, simulator's %d at %d", a.name, acct.ID, got, ts, seq, at))
+					}
+				}
+			}
+			return len(mismatches) == 0
+		}
+		for deadline := time.Now().Add(90 * time.Second); !compare() && time.Now().Before(deadline); {
+			time.Sleep(time.Second)
+		}
+		for _, m := range mismatches {
+			t.Error(m)
+		}
+		// Each replica calls each account at most once per interval (1m),
+		// and has called each at least once.
+		rounds := int(time.Since(started)/time.Minute) + 1
+		for _, a := range apps {
+			got := prom.query(fmt.Sprintf(`tencentchat_api_requests_total{job="tencentchat",api="official_account_msg_get_simple",app_name=%q}`, a.name))
+			var n int
+			if len(got) == 1 {
+				fmt.Sscan(fmt.Sprint(got[0].Value[1]), &n)
+			}
+			if n < a.accounts || n > a.accounts*rounds {
+				t.Errorf("app %s: %v official_account_msg_get_simple calls by one replica in %d intervals, want %d to %d", a.name, got, rounds, a.accounts, a.accounts*rounds)
+			}
+		}
+	})
+
+	t.Run("capacity alerts", func(t *testing.T) {
+		near, full := simulator.AccountID(3), simulator.AccountID(4)
+		for _, id := range []string{near, full} {
+			if acct, _ := simApps["shop"].Account(id); acct.Terminated || acct.MaxSubscribers != 100000 {
+				t.Fatalf("shop/%s cannot be the test's account: %+v", id, acct)
+			}
+		}
+		capacity := `alertname=~"TencentChatOfficialAccount(NearCapacity|Full|FillingUp)",job="tencentchat"`
+		if got := prom.query(`ALERTS{` + capacity + `}`); len(got) != 0 {
+			t.Fatalf("capacity alerts before any account is near its cap: %v", got)
+		}
+		simApps["shop"].Update(near, func(a *simulator.Account) { a.Subscribers = 95000 })
+		simApps["shop"].Update(full, func(a *simulator.Account) { a.Subscribers = 100000 })
+		testutil.WaitFor(t, 60*time.Second, "for the capacity alerts", func() bool {
+			return alertActive(fmt.Sprintf(`alertname="TencentChatOfficialAccountNearCapacity",job="tencentchat",alertstate="firing",account=%q`, near)) &&
+				alertActive(fmt.Sprintf(`alertname="TencentChatOfficialAccountFull",job="tencentchat",alertstate="firing",account=%q`, full))
+		})
+		for _, s := range prom.query(`ALERTS{` + capacity + `}`) {
+			name, acct := s.Metric["alertname"], s.Metric["account"]
+			if !(name == "TencentChatOfficialAccountNearCapacity" && acct == near) && !(name == "TencentChatOfficialAccountFull" && acct == full) {
+				t.Errorf("a capacity alert that should be silent: %v", s.Metric)
+			}
+		}
+	})
 
 	t.Run("subscriber drop alert", func(t *testing.T) {
 		var victim simulator.Account
