@@ -73,20 +73,10 @@ func (a *App) publishingLoop(loop context.Context) {
 	a.pub.mu.RLock()
 	wait := time.Until(a.pub.lastStart.Add(interval))
 	a.pub.mu.RUnlock()
-	t := time.NewTimer(max(0, wait))
-	defer t.Stop()
-	for {
-		select {
-		case <-loop.Done():
-			return
-		case <-t.C:
-		}
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(loop, interval)
-		a.publishingRound(ctx, start)
-		cancel()
-		t.Reset(max(0, interval-time.Since(start)))
-	}
+	every(loop, loop, max(0, wait), interval, func(ctx context.Context) bool {
+		a.publishingRound(ctx, time.Now())
+		return true
+	})
 }
 
 // publishingRound calls every account once, concurrency at a time, paced.

@@ -108,6 +108,22 @@ func (a *App) refreshLoop(loop, fetch context.Context, spread time.Duration) {
 		first = max(first, interval-time.Since(l.At))
 	}
 	perSecond, _ := a.Cfg.RefreshPace()
+	every(loop, fetch, first, interval, func(ctx context.Context) bool {
+		res := a.newResult()
+		a.fetch(ctx, res, rate.NewLimiter(rate.Limit(perSecond), 1))
+		if fetch.Err() != nil {
+			return false
+		}
+		a.last.Store(res.summary())
+		a.latest.Store(res)
+		return true
+	})
+}
+
+// every runs round after first, then every interval from the start of the
+// one before, until loop ends or round returns false. Each round runs
+// under base, cut at one interval.
+func every(loop, base context.Context, first, interval time.Duration, round func(ctx context.Context) bool) {
 	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
@@ -117,15 +133,12 @@ func (a *App) refreshLoop(loop, fetch context.Context, spread time.Duration) {
 		case <-t.C:
 		}
 		start := time.Now()
-		rctx, cancel := context.WithTimeout(fetch, interval)
-		res := a.newResult()
-		a.fetch(rctx, res, rate.NewLimiter(rate.Limit(perSecond), 1))
+		ctx, cancel := context.WithTimeout(base, interval)
+		ok := round(ctx)
 		cancel()
-		if fetch.Err() != nil {
+		if !ok {
 			return
 		}
-		a.last.Store(res.summary())
-		a.latest.Store(res)
 		t.Reset(max(0, interval-time.Since(start)))
 	}
 }
