@@ -44,6 +44,11 @@ func TestAppStatisticsValues(t *testing.T) {
 				"tencentchat_app_groups":                   "GroupAllGroupNum",
 				"tencentchat_app_daily_callback_requests":  "CallBackReq",
 				"tencentchat_app_daily_callback_responses": "CallBackRsp",
+				// The four fields 0.1.0 dropped.
+				"tencentchat_app_daily_unique_message_senders": "SendMsgUserNum",
+				"tencentchat_app_daily_friendships_added":      "ChainIncrease",
+				"tencentchat_app_daily_friendships_removed":    "ChainDecrease",
+				"tencentchat_app_daily_groups_with_messages":   "GroupSendMsgGroupNum",
 			}
 			for metric, field := range checks {
 				if v, ok := f.value(metric, nil); !ok || strconv.FormatFloat(v, 'f', -1, 64) != want[field] {
@@ -152,10 +157,12 @@ func TestAppStatisticsBadFields(t *testing.T) {
 	r.simApp.SetAppInfoOverride("MaxOnlineNum", `null`)
 	r.simApp.SetAppInfoOverride("CallBackReq", "")
 	r.simApp.SetAppInfoOverride("GroupAllGroupNum", `"-5"`)
+	r.simApp.SetAppInfoOverride("ChainDecrease", `"1e3"`)
 	r.scrape(t, "/metrics", nil)
 	r.waitStats(t)
 	f := r.scrape(t, "/metrics", nil)
-	for _, m := range []string{"tencentchat_app_daily_active_users", "tencentchat_app_daily_max_online_users", "tencentchat_app_daily_callback_requests", "tencentchat_app_groups"} {
+	for _, m := range []string{"tencentchat_app_daily_active_users", "tencentchat_app_daily_max_online_users", "tencentchat_app_daily_callback_requests", "tencentchat_app_groups",
+		"tencentchat_app_daily_friendships_removed"} {
 		if _, ok := f.value(m, nil); ok {
 			t.Errorf("%s exported from a bad field", m)
 		}
@@ -163,8 +170,8 @@ func TestAppStatisticsBadFields(t *testing.T) {
 	if _, ok := f.value("tencentchat_app_daily_callback_responses", nil); !ok {
 		t.Error("a good field was left out")
 	}
-	if v, _ := f.value("tencentchat_api_invalid_values_total", nil); v != 4 {
-		t.Errorf("invalid values %v, want 4", v)
+	if v, _ := f.value("tencentchat_api_invalid_values_total", nil); v != 5 {
+		t.Errorf("invalid values %v, want 5", v)
 	}
 }
 

@@ -120,6 +120,10 @@ var (
 		{statsDesc("daily_group_quits", "Group quits that day (GroupQuitGroupTimes)", appLabels), "GroupQuitGroupTimes", ""},
 		{statsDesc("daily_callback_requests", "Callbacks sent to the app's server that day (CallBackReq)", appLabels), "CallBackReq", ""},
 		{statsDesc("daily_callback_responses", "Callbacks the app's server answered that day (CallBackRsp)", appLabels), "CallBackRsp", ""},
+		{statsDesc("daily_unique_message_senders", "Users who sent any message that day, each counted once across chat types (SendMsgUserNum): not the sum of tencentchat_app_daily_message_senders' chat types, since a user may send in both", appLabels), "SendMsgUserNum", ""},
+		{statsDesc("daily_friendships_added", "Friend relationships (pairs of users) added that day (ChainIncrease)", appLabels), "ChainIncrease", ""},
+		{statsDesc("daily_friendships_removed", "Friend relationships (pairs of users) removed that day (ChainDecrease)", appLabels), "ChainDecrease", ""},
+		{statsDesc("daily_groups_with_messages", "Groups in which any message was sent that day (GroupSendMsgGroupNum)", appLabels), "GroupSendMsgGroupNum", ""},
 	}
 	messagesSentDesc      = statsDesc("daily_messages_sent", "Messages sent that day, by chat_type (C2CUpMsgNum, GroupUpMsgNum)", chatTypeLabels)
 	messagesDeliveredDesc = statsDesc("daily_messages_delivered", "Messages delivered that day, by chat_type (C2CDownMsgNum, GroupDownMsgNum)", chatTypeLabels)

@@ -599,7 +599,9 @@ func TestEndToEnd(t *testing.T) {
 			for _, a := range apps {
 				want := simApps[a.name].AppDay(yesterday, now)
 				for metric, field := range map[string]string{"tencentchat_app_daily_active_users": "ActiveUserNum",
-					"tencentchat_app_daily_callback_requests": "CallBackReq", "tencentchat_app_registered_users": "RegistUserNumTotal"} {
+					"tencentchat_app_daily_callback_requests": "CallBackReq", "tencentchat_app_registered_users": "RegistUserNumTotal",
+					"tencentchat_app_daily_unique_message_senders": "SendMsgUserNum", "tencentchat_app_daily_friendships_added": "ChainIncrease",
+					"tencentchat_app_daily_friendships_removed": "ChainDecrease", "tencentchat_app_daily_groups_with_messages": "GroupSendMsgGroupNum"} {
 					got := prom.query(fmt.Sprintf(`%s{job="tencentchat",app_name=%q}`, metric, a.name))
 					if len(got) != 1 || got[0].Value[1] != want[field] {
 						mismatches = append(mismatches, fmt.Sprintf("%s{app_name=%q} = %v, simulator's %s for %s is %s",
