@@ -40,12 +40,13 @@ type apiCounters struct {
 }
 
 // apis are the api label values, in counters.api's order.
-var apis = [...]string{tencentchat.APIOfficialAccountInfo, tencentchat.APIAppInfo, tencentchat.APIMsgGetSimple}
+var apis = [...]string{tencentchat.APIOfficialAccountInfo, tencentchat.APIAppInfo, tencentchat.APIMsgGetSimple, tencentchat.APIPushStatistics}
 
 const (
 	apiOfficialAccounts = iota
 	apiAppInfo
 	apiMsgGetSimple
+	apiPushStatistics
 )
 
 // apiIndex is the index of an api in counters.api. An API not in apis has

@@ -75,6 +75,16 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Dur
 		b.WriteString("  none\n")
 	}
 
+	if a.Cfg.PushStatistics {
+		fmt.Fprintf(&b, "\n%s (push funnel, with the app statistics every %v, one call at most, at most one a second):\n  %s\n",
+			tencentchat.APIPushStatistics, a.Cfg.AppStatisticsInterval, pushSummary(a))
+		if _, last := a.PushStats(); !last.At.IsZero() {
+			for _, at := range last.Calls {
+				b.WriteString("  ")
+				writeAttempt(&b, at)
+			}
+		}
+	}
 	if a.Cfg.PublishingActivity {
 		fmt.Fprintf(&b, "\n%s (publishing activity, one call per account every %v, at most %g calls/s, apart from scrapes):\n  %s\n",
 			tencentchat.APIMsgGetSimple, a.Cfg.PublishingActivityInterval, a.Cfg.PublishingPace(), publishingSummary(a))

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,13 +55,16 @@ func (c *appCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *appCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
-	if a.Cfg.AppStatistics && a.Cfg.RefreshInterval == 0 {
+	if a.Cfg.DailyStatistics() && a.Cfg.RefreshInterval == 0 {
 		// In background mode the statistics have a loop of their own.
 		a.RefreshStatsIfDue(c.now())
 	}
 	c.res, c.origin = a.Result(c.ctx)
 	if a.Cfg.AppStatistics {
 		emitStats(ch, a)
+	}
+	if a.Cfg.PushStatistics {
+		emitPush(ch, a)
 	}
 	emitApp(ch, a, c.res)
 }
@@ -211,7 +215,8 @@ func emitApp(ch chan<- prometheus.Metric, a *app, r *source.Result) {
 		}
 	}
 	for api, apiName := range apis {
-		if (api == apiAppInfo && !a.Cfg.AppStatistics) || (api == apiMsgGetSimple && !a.Cfg.PublishingActivity) {
+		if (api == apiAppInfo && !a.Cfg.AppStatistics) || (api == apiMsgGetSimple && !a.Cfg.PublishingActivity) ||
+			(api == apiPushStatistics && !a.Cfg.PushStatistics) {
 			continue
 		}
 		c := &a.counters.api[api]
@@ -245,6 +250,54 @@ func emitStats(ch chan<- prometheus.Metric, a *app) {
 	}
 	ch <- prometheus.MustNewConstMetric(statsDayDesc, prometheus.GaugeValue, float64(day.Start.Unix()), id, name)
 	ch <- prometheus.MustNewConstMetric(statsRefreshDesc, prometheus.GaugeValue, float64(refreshed.Unix()), id, name)
+}
+
+// pushPlatforms names the push platform codes (Tencent's push callback
+// model); any other code is "code_N".
+var pushPlatforms = [...]string{"unknown", "apns", "xiaomi", "huawei", "fcm", "meizu", "oppo", "vivo", "honor"}
+
+func pushPlatformName(code int) string {
+	if code >= 0 && code < len(pushPlatforms) {
+		return pushPlatforms[code]
+	}
+	return "code_" + strconv.Itoa(code)
+}
+
+// emitPush sends the app's push funnel, if it has one: the totals and each
+// platform's, by stage, each value only when the answer gave it. A
+// platform without a code, or named twice, is left out and counted.
+func emitPush(ch chan<- prometheus.Metric, a *app) {
+	day, _ := a.PushStats()
+	if day == nil {
+		return
+	}
+	id, name := a.SDKAppID, a.Cfg.Name
+	stages := func(c tencentchat.PushCounts, send func(stage string, v float64)) {
+		for _, s := range []struct {
+			stage string
+			v     tencentchat.OptInt
+		}{{"eligible", c.Eligible}, {"sent", c.Sent}, {"delivered", c.Delivered}, {"clicked", c.Clicked}} {
+			if s.v.Set {
+				send(s.stage, float64(s.v.V))
+			}
+		}
+	}
+	stages(day.Total, func(stage string, v float64) {
+		ch <- prometheus.MustNewConstMetric(pushDesc, prometheus.GaugeValue, v, id, name, stage)
+	})
+	seen := map[string]bool{}
+	for _, p := range day.Platforms {
+		platform := pushPlatformName(p.Code)
+		if p.Code < 0 || seen[platform] {
+			a.counters.Invalid()
+			continue
+		}
+		seen[platform] = true
+		stages(p.PushCounts, func(stage string, v float64) {
+			ch <- prometheus.MustNewConstMetric(pushByPlatformDesc, prometheus.GaugeValue, v, id, name, platform, stage)
+		})
+	}
+	ch <- prometheus.MustNewConstMetric(pushDayDesc, prometheus.GaugeValue, float64(day.Start.Unix()), id, name)
 }
 
 func boolInt(b bool) int {

@@ -27,7 +27,7 @@ var (
 	scrapeDurationDesc = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
 		"Time the fetch of the app's official accounts took: this scrape's, or with refresh_interval the last background refresh's.", appLabels, nil)
 	requestsDesc = prometheus.NewDesc(namespace+"_api_requests_total",
-		"API calls made for the app, retries included, by api: get_official_account_info, getappinfo where app_statistics is on, and official_account_msg_get_simple where publishing_activity is on.",
+		"API calls made for the app, retries included, by api: get_official_account_info, getappinfo where app_statistics is on, official_account_msg_get_simple where publishing_activity is on, and normal_push_statistics where push_statistics is on.",
 		append(appLabels[:len(appLabels):len(appLabels)], "api"), nil)
 	errorsDesc = prometheus.NewDesc(namespace+"_api_errors_total",
 		"Non-zero Tencent ErrorCodes seen for the app, request-level and account-level; every documented code starts at 0, any other is counted as code=\"other\".",
@@ -134,6 +134,14 @@ var (
 		"Unix time of 00:00 (UTC+8) of the day the app statistics are of: the most recent complete day in getappinfo's answer.", appLabels, nil)
 	statsRefreshDesc = prometheus.NewDesc(namespace+"_app_statistics_last_refresh_timestamp_seconds",
 		"Unix time the app statistics were last fetched successfully.", appLabels, nil)
+	pushDesc = prometheus.NewDesc(namespace+"_app_daily_push_notifications",
+		"The app's offline push funnel for the most recent complete day (Beijing time), from normal_push_statistics, by stage: eligible (TotalCount), sent, delivered (to the device), clicked. With push_statistics.",
+		append(appLabels[:len(appLabels):len(appLabels)], "stage"), nil)
+	pushByPlatformDesc = prometheus.NewDesc(namespace+"_app_daily_push_notifications_by_platform",
+		"The same funnel by push platform (PlatformStatistics: apns, xiaomi, huawei, fcm, meizu, oppo, vivo, honor, unknown; another code as code_N), by stage.",
+		append(appLabels[:len(appLabels):len(appLabels)], "platform", "stage"), nil)
+	pushDayDesc = prometheus.NewDesc(namespace+"_app_push_statistics_day_timestamp_seconds",
+		"Unix time of 00:00 (UTC+8) of the day the push funnel is of.", appLabels, nil)
 	statsIntervalDesc = prometheus.NewDesc(namespace+"_app_statistics_interval_seconds",
 		"The app's app_statistics_interval: how often its statistics are refreshed.", appLabels, nil)
 )

@@ -90,7 +90,7 @@ var scrapeDescs = func() []*prometheus.Desc {
 	d := []*prometheus.Desc{subscribersDesc, lastMessageDesc, creationDesc, limitDesc, lastPubDesc, publishedDesc, accountUpDesc,
 		upDesc, scrapeDurationDesc, requestsDesc, errorsDesc, invalidDesc, missingDesc, failuresDesc,
 		rateLimitDesc, limiterWaitDesc, refreshTimeDesc, refreshDurationDesc, refreshIntervalDesc,
-		statsDayDesc, statsRefreshDesc, statsIntervalDesc}
+		statsDayDesc, statsRefreshDesc, statsIntervalDesc, pushDesc, pushByPlatformDesc, pushDayDesc}
 	for _, m := range statsMetrics {
 		if m.chatType != "group" { // each chat_type pair shares one descriptor
 			d = append(d, m.desc)

@@ -12,11 +12,11 @@ import (
 // escapes every value: an app name is user input.
 var statusTemplate = template.Must(template.New("status").Parse(`<h2>Apps</h2>
 <table class="tce-status">
-<tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th><th>publishing activity</th><th>error codes seen, by API</th><th></th></tr>
+<tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th><th>publishing activity</th><th>push statistics</th><th>error codes seen, by API</th><th></th></tr>
 {{range .}}<tr><td>{{.Name}}</td><td>{{.SDKAppID}}</td><td>{{.Where}}</td><td>{{.Accounts}}</td>
 {{if .Last}}<td>{{.Last.At}}</td><td>{{.Last.Took}}</td><td>{{.Last.Up}}</td><td>{{.Last.Calls}}</td><td>{{.Last.AccountsUp}} / {{.Last.Down}}</td>
 {{else}}<td colspan="5">not scraped yet</td>
-{{end}}<td>{{.Publishing}}</td><td>{{range .Codes}}{{.Code}}: {{.Count}}<br>{{else}}none{{end}}</td>
+{{end}}<td>{{.Publishing}}</td><td>{{.Push}}</td><td>{{range .Codes}}{{.Code}}: {{.Count}}<br>{{else}}none{{end}}</td>
 <td><a href="{{.Probe}}">probe</a> <a href="{{.Debug}}">debug</a></td></tr>
 {{end}}</table>
 <form action="probe" method="get">Probe an app: <input name="target" placeholder="name or SDKAppID" required>
@@ -29,7 +29,7 @@ type statusRow struct {
 	Last                  *statusLast
 	Codes                 []statusCode
 	Probe, Debug          string
-	Publishing            string
+	Publishing, Push      string
 }
 
 type statusLast struct {
@@ -60,6 +60,10 @@ func (e *Exporter) WriteStatus(w io.Writer) error {
 		if l := a.Last(); l != nil {
 			row.Last = &statusLast{At: l.At.UTC().Format(time.RFC3339), Took: l.Took.Round(time.Millisecond).String(),
 				Up: boolInt(l.Up), Calls: uint64(l.Calls), AccountsUp: l.AccountsUp, Down: l.Down}
+		}
+		row.Push = "off"
+		if a.Cfg.PushStatistics {
+			row.Push = pushSummary(a)
 		}
 		row.Publishing = "off"
 		if a.Cfg.PublishingActivity {
@@ -92,4 +96,18 @@ func publishingSummary(a *app) string {
 		s += "; a round is under way"
 	}
 	return s
+}
+
+// pushSummary is the app's last push statistics call, in a line.
+func pushSummary(a *app) string {
+	day, last := a.PushStats()
+	switch {
+	case last.At.IsZero():
+		return "not refreshed yet"
+	case last.Err != nil && day != nil:
+		return fmt.Sprintf("last call at %s failed (%v); serving the day of %s", last.At.UTC().Format(time.RFC3339), last.Err, day.Start.Format("2006-01-02"))
+	case last.Err != nil:
+		return fmt.Sprintf("last call at %s failed: %v; no push series", last.At.UTC().Format(time.RFC3339), last.Err)
+	}
+	return fmt.Sprintf("last call at %s: the day of %s (Beijing), %d platforms", last.At.UTC().Format(time.RFC3339), day.Start.Format("2006-01-02"), len(day.Platforms))
 }

@@ -17,6 +17,7 @@ func (s *Simulator) Mux(control bool) *http.ServeMux {
 	mux.Handle(Path, s)
 	mux.Handle(AppInfoPath, s)
 	mux.Handle(MsgPath, s)
+	mux.Handle(PushPath, s)
 	if control {
 		mux.Handle("/simulator/", s.ControlHandler())
 	}

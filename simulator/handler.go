@@ -39,7 +39,7 @@ var errorInfo = map[int]string{
 }
 
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != Path && r.URL.Path != AppInfoPath && r.URL.Path != MsgPath {
+	if r.URL.Path != Path && r.URL.Path != AppInfoPath && r.URL.Path != MsgPath && r.URL.Path != PushPath {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
@@ -138,6 +138,15 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if r.URL.Path == PushPath {
+		body, code := app.pushStatistics(r.Body, s.clock())
+		if code != 0 {
+			writeError(w, code)
+			return
+		}
+		s.deliver(w, body, &faults)
+		return
+	}
 	if r.URL.Path == MsgPath {
 		body, code := app.messages(r.Body)
 		if code != 0 {
@@ -175,6 +184,8 @@ func (a *App) count(now time.Time, path string) Faults {
 		a.appInfoCalls++
 	case MsgPath:
 		a.msgCalls++
+	case PushPath:
+		a.pushCalls = append(a.pushCalls, now)
 	default:
 		a.calls++
 	}

@@ -8,6 +8,7 @@ package simulator
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -35,6 +36,9 @@ type AppConfig struct {
 	// running (incomplete) Beijing day; otherwise they end with yesterday.
 	// Tencent does not document which it does.
 	AppInfoIncludesToday bool
+	// NoPush is an app without the Push service: normal_push_statistics
+	// answers 60017 (request disabled).
+	NoPush bool
 }
 
 // Simulator is an http.Handler serving any number of apps.
@@ -102,6 +106,7 @@ type App struct {
 	faults    Faults
 
 	calls, appInfoCalls, msgCalls int64
+	pushCalls                     []time.Time // arrival of every normal_push_statistics call
 	appInfoOverride               map[string]string
 	second                        int64 // the Unix second being counted
 	inSecond                      int
@@ -110,15 +115,16 @@ type App struct {
 
 // Stats are an app's call counts.
 type Stats struct {
-	Calls        int64 // get_official_account_info calls that reached the app, faults included
-	AppInfoCalls int64 // getappinfo calls that reached the app, faults included
-	MsgCalls     int64 // official_account_msg_get_simple calls that reached the app, faults included
-	MaxInSecond  int   // the most calls (of either) seen within one calendar second
+	Calls        int64       // get_official_account_info calls that reached the app, faults included
+	AppInfoCalls int64       // getappinfo calls that reached the app, faults included
+	MsgCalls     int64       // official_account_msg_get_simple calls that reached the app, faults included
+	PushCalls    []time.Time // when each normal_push_statistics call arrived, refused ones included
+	MaxInSecond  int         // the most calls (of either) seen within one calendar second
 }
 
 // Stats returns the app's call counts.
 func (a *App) Stats() Stats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Stats{Calls: a.calls, AppInfoCalls: a.appInfoCalls, MsgCalls: a.msgCalls, MaxInSecond: a.maxInSecond}
+	return Stats{Calls: a.calls, AppInfoCalls: a.appInfoCalls, MsgCalls: a.msgCalls, PushCalls: slices.Clone(a.pushCalls), MaxInSecond: a.maxInSecond}
 }

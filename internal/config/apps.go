@@ -55,6 +55,11 @@ type Settings struct {
 	AppStatistics         bool          `yaml:"app_statistics"`
 	AppStatisticsInterval time.Duration `yaml:"app_statistics_interval"`
 
+	// PushStatistics turns on normal_push_statistics, the offline push
+	// funnel of the same day, refreshed with the app statistics (every
+	// AppStatisticsInterval, whether AppStatistics is on or not).
+	PushStatistics bool `yaml:"push_statistics"`
+
 	// MaxSubscribers is the accounts' cap (MaxSubscriberNum), which the
 	// API does not return: the exporter must be told it. An entry of
 	// accounts or a line of accounts_file may set its own.
@@ -120,6 +125,10 @@ type App struct {
 	Caps map[string]int64
 	Settings
 }
+
+// DailyStatistics tells whether the app has daily statistics to refresh:
+// getappinfo's, the push funnel's, or both.
+func (a App) DailyStatistics() bool { return a.AppStatistics || a.PushStatistics }
 
 // Cap is an account's max_subscribers: its own, or the app's.
 func (a App) Cap(id string) int64 {

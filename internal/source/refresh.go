@@ -61,7 +61,7 @@ func StartRefreshes(ctx context.Context, apps []*App) {
 		fetch, stopFetch := context.WithCancel(ctx)
 		a.bg.stopFetch, a.bg.done = stopFetch, make(chan struct{})
 		go a.refreshLoop(a.bg.loop, fetch, spread)
-		if a.Cfg.AppStatistics {
+		if a.Cfg.DailyStatistics() {
 			go a.statsLoop(a.bg.loop)
 		}
 	}

@@ -70,7 +70,7 @@ type Options struct {
 func New(ac config.App, o Options) (*App, error) {
 	a := &App{Cfg: ac, SDKAppID: strconv.FormatUint(ac.SDKAppID, 10), tally: o.Tally, logger: o.Logger,
 		statsFields: o.StatsFields}
-	a.stats, a.last = &stats{}, new(atomic.Pointer[Summary])
+	a.stats, a.last = newStats(), new(atomic.Pointer[Summary])
 	a.pub = &pubState{vals: map[string]tencentchat.Published{}}
 	a.missingLogged = &rate.Sometimes{First: 1, Interval: time.Minute}
 	a.cutLogged = &rate.Sometimes{First: 1, Interval: time.Minute}

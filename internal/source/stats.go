@@ -2,10 +2,12 @@ package source
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
+	"golang.org/x/time/rate"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
 )
@@ -35,6 +37,27 @@ type stats struct {
 	nextTry     time.Time // no refresh before this
 	backoff     time.Duration
 	last        StatsRefresh // the most recent refresh, for the debug probe
+
+	// The push funnel (push_statistics), refreshed with the statistics.
+	push        *PushDay      // the last good day; nil before the first or once the API refused it
+	pushLast    StatsRefresh  // the most recent push call, for the debug probe
+	pushLimiter *rate.Limiter // Tencent's one call a second per app, kept across reloads
+	pushRefused rate.Sometimes
+}
+
+// PushDay is one Beijing day's push funnel, as kept.
+type PushDay struct {
+	Start time.Time // 00:00 UTC+8 of the day
+	tencentchat.PushDay
+}
+
+// pushSpacing is the least time between two push calls of one app: the
+// API allows one a second, and a margin keeps network jitter from making
+// two arrive closer.
+const pushSpacing = 1100 * time.Millisecond
+
+func newStats() *stats {
+	return &stats{pushLimiter: rate.NewLimiter(rate.Every(pushSpacing), 1), pushRefused: rate.Sometimes{First: 1, Interval: time.Hour}}
 }
 
 // StatsRefresh is the story of one statistics refresh, for the debug probe.
@@ -51,12 +74,13 @@ type StatsDay struct {
 	Values map[string]float64
 }
 
-// RefreshStatsIfDue starts a refresh of the app's statistics, as of now,
-// when they are due and none is running, and returns at once.
+// RefreshStatsIfDue starts a refresh of the app's daily statistics
+// (getappinfo's, the push funnel's), as of now, when they are due and none
+// is running, and returns at once.
 func (a *App) RefreshStatsIfDue(now time.Time) {
 	s := a.stats
 	s.mu.Lock()
-	due := !s.running && (s.day == nil || now.Sub(s.refreshedAt) >= a.Cfg.AppStatisticsInterval) && !now.Before(s.nextTry)
+	due := !s.running && (s.refreshedAt.IsZero() || now.Sub(s.refreshedAt) >= a.Cfg.AppStatisticsInterval) && !now.Before(s.nextTry)
 	s.running = s.running || due
 	s.mu.Unlock()
 	if due {
@@ -80,17 +104,40 @@ func (a *App) StatsStory() (StatsRefresh, bool) {
 	return a.stats.last, a.stats.running
 }
 
+// PushStats is the app's last good push funnel (nil before the first, or
+// once the API refused the call), and its most recent push call.
+func (a *App) PushStats() (*PushDay, StatsRefresh) {
+	a.stats.mu.Lock()
+	defer a.stats.mu.Unlock()
+	return a.stats.push, a.stats.pushLast
+}
+
 func (a *App) refreshStats(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), statsRefreshTimeout)
 	defer cancel()
-	var calls []tencentchat.Attempt
-	days, err := a.client.GetAppInfo(ctx, func(at tencentchat.Attempt) {
-		a.tally.Attempt(at)
-		calls = append(calls, at)
-	})
-	var day *StatsDay
-	if err == nil {
-		day, err = a.completeDay(days, now)
+	var (
+		calls []tencentchat.Attempt
+		day   *StatsDay
+		err   error
+	)
+	if a.Cfg.AppStatistics {
+		var days []tencentchat.AppDay
+		days, err = a.client.GetAppInfo(ctx, func(at tencentchat.Attempt) {
+			a.tally.Attempt(at)
+			calls = append(calls, at)
+		})
+		if err == nil {
+			day, err = a.completeDay(days, now)
+		}
+	}
+	if a.Cfg.PushStatistics {
+		// The same day as the statistics report; yesterday in Beijing
+		// when they are off or failed.
+		start := yesterday(now)
+		if day != nil {
+			start = day.Start
+		}
+		a.refreshPush(ctx, start, now)
 	}
 	s := a.stats
 	s.mu.Lock()
@@ -107,7 +154,54 @@ func (a *App) refreshStats(now time.Time) {
 			"retry_in", s.backoff, "err", err)
 		return
 	}
-	s.day, s.refreshedAt, s.backoff, s.nextTry = day, now, 0, time.Time{}
+	if day != nil {
+		s.day = day
+	}
+	s.refreshedAt, s.backoff, s.nextTry = now, 0, time.Time{}
+}
+
+// yesterday is 00:00 UTC+8 of the Beijing day before now's.
+func yesterday(now time.Time) time.Time {
+	y, m, d := now.In(tencentchat.Beijing).Date()
+	return time.Date(y, m, d-1, 0, 0, 0, 0, tencentchat.Beijing)
+}
+
+// refreshPush fetches the push funnel of the Beijing day from start, one
+// call at most (the API allows one a second per app, and the app's push
+// limiter spaces every attempt). An answer the API refused (a non-zero
+// code: Push not enabled, say) clears the funnel, so its series are
+// absent, and is logged at most once an hour; a failure keeps the last
+// good day until the next refresh tries again.
+func (a *App) refreshPush(ctx context.Context, start, now time.Time) {
+	var calls []tencentchat.Attempt
+	got, err := a.client.PushStatistics(ctx, start, start.Add(24*time.Hour-time.Second), a.stats.pushLimiter, func(at tencentchat.Attempt) {
+		a.tally.Attempt(at)
+		calls = append(calls, at)
+	})
+	for range got.Invalid + got.Dropped {
+		a.tally.Invalid()
+	}
+	if got.Invalid+got.Dropped > 0 {
+		level.Warn(a.logger).Log("msg", "push statistics: values left out (negative, not a number, missing, or platforms beyond the bound)",
+			"invalid", got.Invalid, "platforms_dropped", got.Dropped)
+	}
+	s := a.stats
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pushLast = StatsRefresh{At: now, Calls: calls, Err: err}
+	var te *tencentchat.Error
+	switch {
+	case err == nil:
+		s.push = &PushDay{Start: start, PushDay: got}
+	case errors.As(err, &te) && te.Code != 0 && te.Reason == tencentchat.ReasonNone && !tencentchat.IsRateLimit(te):
+		s.push = nil
+		s.pushRefused.Do(func() {
+			level.Warn(a.logger).Log("msg", "push statistics refused by the API (is the Push service enabled for the app?); no push series (logged at most once an hour)",
+				"code", te.Code, "err", err)
+		})
+	default:
+		level.Warn(a.logger).Log("msg", "push statistics not refreshed; serving the last good day", "err", err)
+	}
 }
 
 // completeDay is the most recent complete day of a getappinfo answer, as

@@ -320,9 +320,9 @@ func classify(ctx context.Context, err error) Reason {
 	return ReasonNetwork
 }
 
-// isRateLimit tells the answers given when calls come too fast: the
+// IsRateLimit tells the answers given when calls come too fast: the
 // RateLimitCodes and HTTP 429. They are retried with a longer backoff.
-func isRateLimit(e *Error) bool {
+func IsRateLimit(e *Error) bool {
 	if slices.Contains(RateLimitCodes[:], e.Code) {
 		return true
 	}
@@ -333,7 +333,7 @@ func isRateLimit(e *Error) bool {
 // invalid parameters and signature codes above all, fails at once; 70050
 // (bad signatures while throttled) wants a minute, longer than a scrape.
 func retryable(e *Error) bool {
-	if isRateLimit(e) {
+	if IsRateLimit(e) {
 		return true
 	}
 	if e.Code != 0 {
@@ -356,7 +356,7 @@ func retryable(e *Error) bool {
 // [d/2, d) where d doubles with each retry up to the cap.
 func (c *Client) backoff(e *Error, retry int) time.Duration {
 	base, limit := c.backoffBase, c.backoffCap
-	if isRateLimit(e) {
+	if IsRateLimit(e) {
 		base, limit = c.rateLimitBackoffBase, c.rateLimitCap
 	}
 	d := base << (retry - 1)

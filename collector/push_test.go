@@ -1,0 +1,121 @@
+package collector
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/tencentchat"
+	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
+)
+
+// TestPushStatistics: with push_statistics, the funnel's totals and each
+// platform's stages equal the simulator's answer for the most recent
+// complete Beijing day, with one call; the day's timestamp says which day;
+// the debug probe tells the call.
+func TestPushStatistics(t *testing.T) {
+	r := newRig(t, 5, func(a *config.App) { a.AppStatistics, a.PushStatistics = true, true })
+	r.scrape(t, "/metrics", nil) // starts the refresh, does not wait for it
+	r.waitStats(t)
+	f := r.scrape(t, "/metrics", nil)
+	day := yesterdayBeijing(time.Now())
+	total, byPlatform := r.simApp.PushDay(day)
+	for stage, want := range map[string]int64{"eligible": total.Total, "sent": total.Sent, "delivered": total.Delivered, "clicked": total.Click} {
+		if v, ok := f.value("tencentchat_app_daily_push_notifications", map[string]string{"stage": stage}); !ok || v != float64(want) {
+			t.Errorf("push %s = %v (present %v), simulator's %d", stage, v, ok, want)
+		}
+	}
+	names := map[int]string{1: "apns", 2: "xiaomi", 3: "huawei", 4: "fcm", 6: "oppo", 7: "vivo", 8: "honor"}
+	for code, c := range byPlatform {
+		for stage, want := range map[string]int64{"eligible": c.Total, "sent": c.Sent, "delivered": c.Delivered, "clicked": c.Click} {
+			if v, ok := f.value("tencentchat_app_daily_push_notifications_by_platform", map[string]string{"platform": names[code], "stage": stage}); !ok || v != float64(want) {
+				t.Errorf("%s %s = %v (present %v), simulator's %d", names[code], stage, v, ok, want)
+			}
+		}
+	}
+	if v, _ := f.value("tencentchat_app_push_statistics_day_timestamp_seconds", nil); v != float64(day.Unix()) {
+		t.Errorf("push day %v, want %d", v, day.Unix())
+	}
+	if n := len(r.simApp.Stats().PushCalls); n != 1 {
+		t.Errorf("%d normal_push_statistics calls, want 1", n)
+	}
+	_, body := r.get(t, "/probe?target=main&debug=true", nil)
+	if !strings.Contains(body, "normal_push_statistics (push funnel") || !strings.Contains(body, "the day of "+day.Format("2006-01-02")) {
+		t.Errorf("the debug probe does not tell the push call:\n%s", body)
+	}
+}
+
+func yesterdayBeijing(now time.Time) time.Time {
+	y, m, d := now.In(tencentchat.Beijing).Date()
+	return time.Date(y, m, d-1, 0, 0, 0, 0, tencentchat.Beijing)
+}
+
+// TestPushWithoutTheService: an app without the Push service gets a
+// request-level code: counted under api="normal_push_statistics", logged
+// once, no push series, and the rest of the app unaffected.
+func TestPushWithoutTheService(t *testing.T) {
+	r := newRig(t, 5, func(a *config.App) { a.AppStatistics, a.PushStatistics, a.AppStatisticsInterval = true, true, 10 * time.Millisecond })
+	r.simApp = r.sim.AddApp(simulator.AppConfig{SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Accounts: 5, Seed: 5, NoPush: true})
+	for range 3 { // three refreshes, each refused
+		r.scrape(t, "/metrics", nil)
+		r.waitStats(t)
+		time.Sleep(20 * time.Millisecond) // the interval passes
+	}
+	f := r.scrape(t, "/metrics", nil)
+	if n := f.count("tencentchat_app_daily_push_notifications") + f.count("tencentchat_app_daily_push_notifications_by_platform"); n != 0 {
+		t.Errorf("%d push series for an app without push", n)
+	}
+	if v, _ := f.value("tencentchat_api_errors_total", map[string]string{"api": "normal_push_statistics", "code": "60017"}); v < 2 {
+		t.Errorf("60017 under normal_push_statistics counted %v times, want every refusal", v)
+	}
+	if _, ok := f.value("tencentchat_app_daily_active_users", nil); !ok {
+		t.Error("the app statistics suffered from the push refusal")
+	}
+	if v, _ := f.value("tencentchat_up", nil); v != 1 {
+		t.Error("the app is down")
+	}
+	if n := strings.Count(r.logs.String(), "push statistics refused by the API"); n != 1 {
+		t.Errorf("the refusal logged %d times, want once", n)
+	}
+}
+
+// TestPushCallsSpaced: whatever the app does (refreshes due at every
+// scrape, reloads that replace the app), its push calls never arrive
+// closer than a second apart, and the API never refuses one for coming
+// too fast; with push_statistics off there is no call.
+func TestPushCallsSpaced(t *testing.T) {
+	t.Parallel() // waits on timers and servers more than it computes
+	r := newRig(t, 5, func(a *config.App) { a.PushStatistics, a.AppStatisticsInterval = true, 10 * time.Millisecond })
+	deadline := time.Now().Add(4 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		r.scrape(t, "/metrics", nil)
+		if i%5 == 0 { // a changed configuration: the app is replaced
+			if err := r.exp.ApplyConfig(r.withApp(func(a *config.App) { a.RateLimit = float64(50 + i) })); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.waitStats(t)
+	calls := r.simApp.Stats().PushCalls
+	if len(calls) < 3 {
+		t.Fatalf("%d push calls in 4 s of due refreshes", len(calls))
+	}
+	for i := 1; i < len(calls); i++ {
+		if gap := calls[i].Sub(calls[i-1]); gap < time.Second {
+			t.Errorf("push calls %d and %d arrived %v apart", i-1, i, gap)
+		}
+	}
+	f := r.scrape(t, "/metrics", nil)
+	if v, _ := f.value("tencentchat_api_errors_total", map[string]string{"api": "normal_push_statistics", "code": "60007"}); v != 0 {
+		t.Errorf("the API refused %v push calls for coming too fast", v)
+	}
+
+	off := newRig(t, 5, func(a *config.App) { a.AppStatistics = true })
+	off.scrape(t, "/metrics", nil)
+	off.waitStats(t)
+	if n := len(off.simApp.Stats().PushCalls); n != 0 {
+		t.Errorf("%d push calls with push_statistics off", n)
+	}
+}
