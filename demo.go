@@ -73,13 +73,13 @@ func startDemo(logger log.Logger) (*config.Config, func(), error) {
 	return cfg, stop, nil
 }
 
-// demoSettings are the defaults with app statistics, publishing activity
+// demoSettings are the defaults with app and push statistics, publishing activity
 // (every minute, the shortest interval) and background refresh on, so the
 // demo shows them too: scrapes are answered from a refresh every 10 s, as
 // the simulated data drifts.
 func demoSettings() config.Settings {
 	s := config.Defaults()
-	s.AppStatistics = true
+	s.AppStatistics, s.PushStatistics = true, true
 	s.PublishingActivity, s.PublishingActivityInterval = true, time.Minute
 	s.RefreshInterval = config.MinRefreshInterval
 	return s

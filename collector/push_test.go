@@ -55,7 +55,9 @@ func yesterdayBeijing(now time.Time) time.Time {
 // request-level code: counted under api="normal_push_statistics", logged
 // once, no push series, and the rest of the app unaffected.
 func TestPushWithoutTheService(t *testing.T) {
-	r := newRig(t, 5, func(a *config.App) { a.AppStatistics, a.PushStatistics, a.AppStatisticsInterval = true, true, 10 * time.Millisecond })
+	r := newRig(t, 5, func(a *config.App) {
+		a.AppStatistics, a.PushStatistics, a.AppStatisticsInterval = true, true, 10*time.Millisecond
+	})
 	r.simApp = r.sim.AddApp(simulator.AppConfig{SDKAppID: testApp, Identifier: testAdmin, SecretKey: testKey, Accounts: 5, Seed: 5, NoPush: true})
 	for range 3 { // three refreshes, each refused
 		r.scrape(t, "/metrics", nil)
@@ -86,7 +88,7 @@ func TestPushWithoutTheService(t *testing.T) {
 // too fast; with push_statistics off there is no call.
 func TestPushCallsSpaced(t *testing.T) {
 	t.Parallel() // waits on timers and servers more than it computes
-	r := newRig(t, 5, func(a *config.App) { a.PushStatistics, a.AppStatisticsInterval = true, 10 * time.Millisecond })
+	r := newRig(t, 5, func(a *config.App) { a.PushStatistics, a.AppStatisticsInterval = true, 10*time.Millisecond })
 	deadline := time.Now().Add(4 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		r.scrape(t, "/metrics", nil)

@@ -409,7 +409,7 @@ func TestTransportFailures(t *testing.T) {
 // TestRateLimitBackoffFor429: HTTP 429 waits the rate-limit backoff, not
 // the short one.
 func TestRateLimitBackoffFor429(t *testing.T) {
-	if got := isRateLimit(&Error{Reason: ReasonHTTPStatus, HTTPStatus: 429}); !got {
+	if got := IsRateLimit(&Error{Reason: ReasonHTTPStatus, HTTPStatus: 429}); !got {
 		t.Fatal("429 is not a rate-limit answer")
 	}
 	c := newTestClient(t, "http://127.0.0.1:1", nil)

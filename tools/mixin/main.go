@@ -41,6 +41,9 @@ type Config struct {
 	CapacityFillMinimumRatio float64 `yaml:"capacity_fill_minimum_ratio"`
 	CapacityFillFor          string  `yaml:"capacity_fill_for"`
 	NotPublishingSeconds     int     `yaml:"not_publishing_seconds"`
+	PushDeliveryFloor        float64 `yaml:"push_delivery_floor"`
+	PushDeliveryMinimumSent  int     `yaml:"push_delivery_minimum_sent"`
+	PushDeliveryFor          string  `yaml:"push_delivery_for"`
 	ExporterSelector         string  `yaml:"exporter_selector"`
 }
 
