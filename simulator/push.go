@@ -91,7 +91,7 @@ func (a *App) pushStatistics(body io.Reader, now time.Time) ([]byte, int) {
 		c := byPlatform[p]
 		platforms = append(platforms, counts{&p, c.Total, c.Sent, c.Delivered, c.Click})
 	}
-	out, _ := json.Marshal(map[string]any{"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "sucess",
+	out, _ := json.Marshal(map[string]any{"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "sucess", //nolint:misspell // as Tencent's sample answers
 		"TotalCount": total.Total, "SentCount": total.Sent, "DeliveredCount": total.Delivered, "ClickCount": total.Click,
 		"PlatformStatistics": platforms})
 	return out, 0

@@ -16,7 +16,7 @@ func TestPushAnswer(t *testing.T) {
 		return a.day()
 	}
 	set := func(v int64) OptInt { return OptInt{V: v, Set: true} }
-	sample := decode(t, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"sucess","TotalCount":933478,"SentCount":637076,"DeliveredCount":7616,"ClickCount":421,"PlatformStatistics":[{"PushPlatform":8,"TotalCount":293,"SentCount":0,"DeliveredCount":0,"ClickCount":0}]}`)
+	sample := decode(t, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"sucess","TotalCount":933478,"SentCount":637076,"DeliveredCount":7616,"ClickCount":421,"PlatformStatistics":[{"PushPlatform":8,"TotalCount":293,"SentCount":0,"DeliveredCount":0,"ClickCount":0}]}`) //nolint:misspell // Tencent's sample, verbatim
 	if want := (PushCounts{set(933478), set(637076), set(7616), set(421)}); sample.Total != want || sample.Invalid != 0 {
 		t.Errorf("sample totals %+v (%d invalid)", sample.Total, sample.Invalid)
 	}
