@@ -89,24 +89,32 @@ func TestPushWithoutTheService(t *testing.T) {
 func TestPushCallsSpaced(t *testing.T) {
 	t.Parallel() // waits on timers and servers more than it computes
 	r := newRig(t, 5, func(a *config.App) { a.PushStatistics, a.AppStatisticsInterval = true, 10*time.Millisecond })
+	// A second app, scraped alongside: each app has its own second.
+	other := r.sim.AddApp(simulator.AppConfig{SDKAppID: testApp + 1, Identifier: testAdmin, SecretKey: testKey, Accounts: 3})
+	second := appConfig("other", testApp+1, r.simURL, 3)
+	second.PushStatistics, second.AppStatisticsInterval = true, 10*time.Millisecond
 	deadline := time.Now().Add(4 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
-		r.scrape(t, "/metrics", nil)
-		if i%5 == 0 { // a changed configuration: the app is replaced
-			if err := r.exp.ApplyConfig(r.withApp(func(a *config.App) { a.RateLimit = float64(50 + i) })); err != nil {
+		if i%5 == 0 { // a changed configuration: the apps are replaced
+			cfg := r.withApp(func(a *config.App) { a.RateLimit = float64(50 + i) })
+			cfg.Apps = append(cfg.Apps, second)
+			if err := r.exp.ApplyConfig(cfg); err != nil {
 				t.Fatal(err)
 			}
 		}
+		r.scrape(t, "/metrics", nil)
 		time.Sleep(20 * time.Millisecond)
 	}
 	r.waitStats(t)
-	calls := r.simApp.Stats().PushCalls
-	if len(calls) < 3 {
-		t.Fatalf("%d push calls in 4 s of due refreshes", len(calls))
-	}
-	for i := 1; i < len(calls); i++ {
-		if gap := calls[i].Sub(calls[i-1]); gap < time.Second {
-			t.Errorf("push calls %d and %d arrived %v apart", i-1, i, gap)
+	for name, app := range map[string]*simulator.App{"main": r.simApp, "other": other} {
+		calls := app.Stats().PushCalls
+		if len(calls) < 3 {
+			t.Fatalf("app %s: %d push calls in 4 s of due refreshes", name, len(calls))
+		}
+		for i := 1; i < len(calls); i++ {
+			if gap := calls[i].Sub(calls[i-1]); gap < time.Second {
+				t.Errorf("app %s: push calls %d and %d arrived %v apart", name, i-1, i, gap)
+			}
 		}
 	}
 	f := r.scrape(t, "/metrics", nil)
@@ -119,5 +127,15 @@ func TestPushCallsSpaced(t *testing.T) {
 	off.waitStats(t)
 	if n := len(off.simApp.Stats().PushCalls); n != 0 {
 		t.Errorf("%d push calls with push_statistics off", n)
+	}
+}
+
+// TestPushPlatformNames: Tencent's push platform codes by name; any other
+// code as code_N, so an unknown vendor is still told apart.
+func TestPushPlatformNames(t *testing.T) {
+	for code, want := range map[int]string{0: "unknown", 1: "apns", 2: "xiaomi", 3: "huawei", 4: "fcm", 5: "meizu", 6: "oppo", 7: "vivo", 8: "honor", 9: "code_9", 999: "code_999"} {
+		if got := pushPlatformName(code); got != want {
+			t.Errorf("code %d: %q, want %q", code, got, want)
+		}
 	}
 }
