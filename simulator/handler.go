@@ -138,39 +138,26 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if r.URL.Path == PushPath {
-		body, code := app.pushStatistics(r.Body, s.clock())
-		if code != 0 {
-			writeError(w, code)
-			return
+	var body []byte
+	code := 0
+	switch r.URL.Path {
+	case PushPath:
+		body, code = app.pushStatistics(r.Body, s.clock())
+	case MsgPath:
+		body, code = app.messages(r.Body)
+	case AppInfoPath:
+		body, code = app.appInfo(r.Body, s.clock())
+	default:
+		var ids []string
+		var filter filterSet
+		if ids, filter, code = parseBody(r.Body); code == 0 {
+			body = app.answer(ids, filter, s.clock(), faults.shape())
 		}
-		s.deliver(w, body, &faults)
-		return
 	}
-	if r.URL.Path == MsgPath {
-		body, code := app.messages(r.Body)
-		if code != 0 {
-			writeError(w, code)
-			return
-		}
-		s.deliver(w, body, &faults)
-		return
-	}
-	if r.URL.Path == AppInfoPath {
-		body, code := app.appInfo(r.Body, s.clock())
-		if code != 0 {
-			writeError(w, code)
-			return
-		}
-		s.deliver(w, body, &faults)
-		return
-	}
-	ids, filter, code := parseBody(r.Body)
 	if code != 0 {
 		writeError(w, code)
 		return
 	}
-	body := app.answer(ids, filter, s.clock(), faults.shape())
 	s.deliver(w, body, &faults)
 }
 
