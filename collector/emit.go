@@ -264,8 +264,7 @@ func pushPlatformName(code int) string {
 }
 
 // emitPush sends the app's push funnel, if it has one: the totals and each
-// platform's, by stage, each value only when the answer gave it. A
-// platform without a code, or named twice, is left out and counted.
+// platform's, by stage, each value only when the answer gave it.
 func emitPush(ch chan<- prometheus.Metric, a *app) {
 	day, _ := a.PushStats()
 	if day == nil {
@@ -285,14 +284,8 @@ func emitPush(ch chan<- prometheus.Metric, a *app) {
 	stages(day.Total, func(stage string, v float64) {
 		ch <- prometheus.MustNewConstMetric(pushDesc, prometheus.GaugeValue, v, id, name, stage)
 	})
-	seen := map[string]bool{}
-	for _, p := range day.Platforms {
+	for _, p := range day.Platforms { // each code once (tencentchat.PushDay)
 		platform := pushPlatformName(p.Code)
-		if p.Code < 0 || seen[platform] {
-			a.counters.Invalid()
-			continue
-		}
-		seen[platform] = true
 		stages(p.PushCounts, func(stage string, v float64) {
 			ch <- prometheus.MustNewConstMetric(pushByPlatformDesc, prometheus.GaugeValue, v, id, name, platform, stage)
 		})

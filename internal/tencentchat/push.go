@@ -30,15 +30,17 @@ type PushCounts struct {
 	Eligible, Sent, Delivered, Clicked OptInt
 }
 
-// PushPlatform is one entry of PlatformStatistics.
+// PushPlatform is one entry of PlatformStatistics with a usable code
+// (0 to 999), each code once.
 type PushPlatform struct {
-	Code int // PushPlatform; -1 when missing or not an integer
+	Code int // PushPlatform
 	PushCounts
 }
 
 // PushDay is one window's push funnel: the totals and by platform (at most
 // MaxPushPlatforms, in the answer's order). Dropped counts the platforms
-// beyond the bound; Invalid the values left out.
+// beyond the bound; Invalid the values left out, and the platforms without
+// a usable code or whose code came twice.
 type PushDay struct {
 	Total     PushCounts
 	Platforms []PushPlatform
@@ -153,16 +155,17 @@ func (c *Client) PushStatistics(ctx context.Context, start, end time.Time, limit
 func (a *pushAnswer) day() PushDay {
 	var day PushDay
 	day.Total = a.counts(&day.Invalid)
+	seen := map[int]bool{}
 	for _, p := range a.Platforms {
-		if len(day.Platforms) == MaxPushPlatforms {
+		switch {
+		case p.Code == nil || p.Code.bad || !p.Code.Set || p.Code.V >= 1000 || seen[int(p.Code.V)]:
+			day.Invalid++ // no usable code, or one given twice: whose numbers these are is unknown
+		case len(day.Platforms) == MaxPushPlatforms:
 			day.Dropped++
-			continue
+		default:
+			seen[int(p.Code.V)] = true
+			day.Platforms = append(day.Platforms, PushPlatform{Code: int(p.Code.V), PushCounts: p.counts(&day.Invalid)})
 		}
-		code := -1
-		if p.Code != nil && !p.Code.bad && p.Code.Set && p.Code.V < 1000 {
-			code = int(p.Code.V)
-		}
-		day.Platforms = append(day.Platforms, PushPlatform{Code: code, PushCounts: p.counts(&day.Invalid)})
 	}
 	return day
 }

@@ -1,6 +1,9 @@
 package tencentchat
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // TestPushAnswer: the reference's sample decodes; numbers sent as strings
 // are read, as getappinfo's are; negative, fractional, null or missing
@@ -28,9 +31,13 @@ func TestPushAnswer(t *testing.T) {
 		t.Errorf("totals %+v", strs.Total)
 	}
 	// SentCount negative, DeliveredCount a fraction, ClickCount missing,
-	// and the platform's ClickCount null: 4 left out.
-	if strs.Invalid != 4 || len(strs.Platforms) != 1 || strs.Platforms[0].Code != -1 {
+	// and a platform without a code: 4 left out.
+	if strs.Invalid != 4 || len(strs.Platforms) != 0 {
 		t.Errorf("%d invalid, platforms %+v", strs.Invalid, strs.Platforms)
+	}
+	twice := decode(t, `{"ErrorCode":0,"TotalCount":1,"SentCount":1,"DeliveredCount":1,"ClickCount":1,"PlatformStatistics":[{"PushPlatform":3,"TotalCount":1,"SentCount":1,"DeliveredCount":1,"ClickCount":1},{"PushPlatform":3,"TotalCount":9,"SentCount":9,"DeliveredCount":9,"ClickCount":9},{"PushPlatform":42,"TotalCount":2,"SentCount":2,"DeliveredCount":2,"ClickCount":2}]}`)
+	if twice.Invalid != 1 || len(twice.Platforms) != 2 || twice.Platforms[0].Eligible != set(1) || twice.Platforms[1].Code != 42 {
+		t.Errorf("a code given twice: %d invalid, platforms %+v", twice.Invalid, twice.Platforms)
 	}
 	var a pushAnswer
 	if err := a.decode([]byte(`{"TotalCount":1}`)); err == nil {
@@ -42,7 +49,7 @@ func TestPushAnswer(t *testing.T) {
 		if i > 0 {
 			long += ","
 		}
-		long += `{"PushPlatform":1,"TotalCount":1,"SentCount":1,"DeliveredCount":1,"ClickCount":1}`
+		long += fmt.Sprintf(`{"PushPlatform":%d,"TotalCount":1,"SentCount":1,"DeliveredCount":1,"ClickCount":1}`, i)
 	}
 	if d := decode(t, long+`]}`); len(d.Platforms) != MaxPushPlatforms || d.Dropped != 3 {
 		t.Errorf("%d platforms kept, %d dropped", len(d.Platforms), d.Dropped)
