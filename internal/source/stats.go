@@ -39,9 +39,9 @@ type stats struct {
 	last        StatsRefresh // the most recent refresh, for the debug probe
 
 	// The push funnel (push_statistics), refreshed with the statistics.
-	push        *PushDay      // the last good day; nil before the first or once the API refused it
-	pushLast    StatsRefresh  // the most recent push call, for the debug probe
-	pushLimiter *rate.Limiter // Tencent's one call a second per app, kept across reloads
+	push        *PushDay     // the last good day; nil before the first or once the API refused it
+	pushLast    StatsRefresh // the most recent push call, for the debug probe
+	pushSpacer  *spacer      // Tencent's one call a second per app, kept across reloads
 	pushRefused rate.Sometimes
 }
 
@@ -51,13 +51,44 @@ type PushDay struct {
 	tencentchat.PushDay
 }
 
-// pushSpacing is the least time between two push calls of one app: the
-// API allows one a second, and a margin keeps network jitter from making
-// two arrive closer.
-const pushSpacing = 1100 * time.Millisecond
-
 func newStats() *stats {
-	return &stats{pushLimiter: rate.NewLimiter(rate.Every(pushSpacing), 1), pushRefused: rate.Sometimes{First: 1, Interval: time.Hour}}
+	return &stats{pushSpacer: &spacer{gap: time.Second}, pushRefused: rate.Sometimes{First: 1, Interval: time.Hour}}
+}
+
+// spacer keeps calls at least gap apart, counted from the end of the one
+// before: Tencent counts calls as they arrive, and a call ends after it
+// arrived, so the next one cannot arrive within gap of it, whatever the
+// network's jitter (spacing the sends let two arrive 0.92 s apart on a
+// busy machine).
+type spacer struct {
+	gap  time.Duration
+	mu   sync.Mutex
+	next time.Time
+}
+
+// Wait waits for the turn; an error when ctx ends first.
+func (s *spacer) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	d := time.Until(s.next)
+	s.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// done records that a call ended now.
+func (s *spacer) done() {
+	s.mu.Lock()
+	s.next = time.Now().Add(s.gap)
+	s.mu.Unlock()
 }
 
 // StatsRefresh is the story of one statistics refresh, for the debug probe.
@@ -168,13 +199,14 @@ func yesterday(now time.Time) time.Time {
 
 // refreshPush fetches the push funnel of the Beijing day from start, one
 // call at most (the API allows one a second per app, and the app's push
-// limiter spaces every attempt). An answer the API refused (a non-zero
+// spacer keeps every attempt a second after the end of the one before). An answer the API refused (a non-zero
 // code: Push not enabled, say) clears the funnel, so its series are
 // absent, and is logged at most once an hour; a failure keeps the last
 // good day until the next refresh tries again.
 func (a *App) refreshPush(ctx context.Context, start, now time.Time) {
 	var calls []tencentchat.Attempt
-	got, err := a.client.PushStatistics(ctx, start, start.Add(24*time.Hour-time.Second), a.stats.pushLimiter, func(at tencentchat.Attempt) {
+	got, err := a.client.PushStatistics(ctx, start, start.Add(24*time.Hour-time.Second), a.stats.pushSpacer, func(at tencentchat.Attempt) {
+		a.stats.pushSpacer.done()
 		a.tally.Attempt(at)
 		calls = append(calls, at)
 	})

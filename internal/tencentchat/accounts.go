@@ -58,7 +58,7 @@ func (c *Client) Fetch(ctx context.Context, b *Batch, out []Result, pace *rate.L
 		return nil, errors.New("result slice does not match the batch")
 	}
 	env := &envelope{OfficialAccountInfoList: make(itemList, 0, len(b.ids)), asked: len(b.ids)}
-	if err := c.do(ctx, APIOfficialAccountInfo, APIPath, b.body, env, pace, observe); err != nil {
+	if err := c.do(ctx, APIOfficialAccountInfo, APIPath, b.body, env, waiter(pace), observe); err != nil {
 		return nil, err
 	}
 	return matchResults(b.ids, env.OfficialAccountInfoList, out), nil

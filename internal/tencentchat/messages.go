@@ -87,7 +87,7 @@ func (c *Client) LatestPublished(ctx context.Context, account string, pace *rate
 		return Published{}, 0, err
 	}
 	var ans msgAnswer
-	if err := c.do(ctx, APIMsgGetSimple, MsgGetSimplePath, body, &ans, pace, observe); err != nil {
+	if err := c.do(ctx, APIMsgGetSimple, MsgGetSimplePath, body, &ans, waiter(pace), observe); err != nil {
 		return Published{}, 0, err
 	}
 	p, bad = ans.newest()

@@ -9,7 +9,6 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-	"golang.org/x/time/rate"
 )
 
 // APIPushStatistics is normal_push_statistics, the app's offline push
@@ -134,9 +133,10 @@ func (a *pushAnswer) clean(f func(string) string) { a.ErrorInfo = f(a.ErrorInfo)
 func (a *pushAnswer) requested() int              { return 0 }
 
 // PushStatistics calls normal_push_statistics for the window [start, end]
-// (Unix seconds, inclusive). limiter, if not nil, is waited on before every
-// HTTP call (the app's one call a second); observe is told of each.
-func (c *Client) PushStatistics(ctx context.Context, start, end time.Time, limiter *rate.Limiter, observe func(Attempt)) (PushDay, error) {
+// (Unix seconds, inclusive). spacing, if not nil, is waited on before every
+// HTTP call (the app's one call a second); observe is told of each once it
+// is over.
+func (c *Client) PushStatistics(ctx context.Context, start, end time.Time, spacing Waiter, observe func(Attempt)) (PushDay, error) {
 	body, err := json.Marshal(struct {
 		Start int64 `json:"StartTime"`
 		End   int64 `json:"EndTime"`
@@ -145,7 +145,7 @@ func (c *Client) PushStatistics(ctx context.Context, start, end time.Time, limit
 		return PushDay{}, err
 	}
 	var ans pushAnswer
-	if err := c.do(ctx, APIPushStatistics, PushStatisticsPath, body, &ans, limiter, observe); err != nil {
+	if err := c.do(ctx, APIPushStatistics, PushStatisticsPath, body, &ans, spacing, observe); err != nil {
 		return PushDay{}, err
 	}
 	return ans.day(), nil

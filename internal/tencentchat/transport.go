@@ -29,6 +29,20 @@ import (
 // maxBody bounds an answer: 50 accounts with every field take some 30 KiB.
 const maxBody = 4 << 20
 
+// Waiter spaces calls: a *rate.Limiter, or anything that waits its turn.
+// Its Wait returns an error when the turn would come after ctx's end.
+type Waiter interface {
+	Wait(ctx context.Context) error
+}
+
+// waiter is l as a Waiter: nil (no spacing) when l is nil.
+func waiter(l *rate.Limiter) Waiter {
+	if l == nil {
+		return nil
+	}
+	return l
+}
+
 // The APIs the client calls, by the names the exporter's api label uses.
 const (
 	APIOfficialAccountInfo = "get_official_account_info"
@@ -133,7 +147,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // a 70001, one immediate attempt with a freshly signed UserSig. Every HTTP
 // call is told to observe (if not nil) once it is over, with how it is
 // retried.
-func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answer, pace *rate.Limiter, observe func(Attempt)) error {
+func (c *Client) do(ctx context.Context, api, path string, body []byte, ans answer, pace Waiter, observe func(Attempt)) error {
 	if observe == nil {
 		observe = func(Attempt) {}
 	}
