@@ -50,6 +50,18 @@ func (d AppDay) Int(field string) (int64, bool) {
 	return v, err == nil
 }
 
+// decodeWithCode decodes an answer body into ans, whose ErrorCode code
+// points at: every Tencent answer must carry one.
+func decodeWithCode(body []byte, ans any, code *OptInt) error {
+	if err := jsonv2.Unmarshal(body, ans, decodeOptions); err != nil {
+		return fmt.Errorf("undecodable answer: %w", err)
+	}
+	if !code.Set {
+		return errNoErrorCode
+	}
+	return nil
+}
+
 // appInfoAnswer is getappinfo's answer. Like the other Tencent answers it
 // needs only ErrorCode; ActionStatus is absent from Tencent's sample.
 type appInfoAnswer struct {
@@ -60,13 +72,7 @@ type appInfoAnswer struct {
 
 func (a *appInfoAnswer) decode(body []byte) error {
 	*a = appInfoAnswer{}
-	if err := jsonv2.Unmarshal(body, a, decodeOptions); err != nil {
-		return fmt.Errorf("undecodable answer: %w", err)
-	}
-	if !a.ErrorCode.Set {
-		return errNoErrorCode
-	}
-	return nil
+	return decodeWithCode(body, a, &a.ErrorCode)
 }
 
 func (a *appInfoAnswer) status() (int, string) { return int(a.ErrorCode.V), a.ErrorInfo }

@@ -3,9 +3,7 @@ package tencentchat
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"golang.org/x/time/rate"
 )
 
@@ -45,13 +43,7 @@ type msgAnswer struct {
 
 func (a *msgAnswer) decode(body []byte) error {
 	*a = msgAnswer{}
-	if err := jsonv2.Unmarshal(body, a, decodeOptions); err != nil {
-		return fmt.Errorf("undecodable answer: %w", err)
-	}
-	if !a.ErrorCode.Set {
-		return errNoErrorCode
-	}
-	return nil
+	return decodeWithCode(body, a, &a.ErrorCode)
 }
 
 func (a *msgAnswer) status() (int, string)       { return int(a.ErrorCode.V), a.ErrorInfo }

@@ -3,7 +3,6 @@ package tencentchat
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -118,13 +117,7 @@ type pushAnswer struct {
 
 func (a *pushAnswer) decode(body []byte) error {
 	*a = pushAnswer{}
-	if err := jsonv2.Unmarshal(body, a, decodeOptions); err != nil {
-		return fmt.Errorf("undecodable answer: %w", err)
-	}
-	if !a.ErrorCode.Set {
-		return errNoErrorCode
-	}
-	return nil
+	return decodeWithCode(body, a, &a.ErrorCode)
 }
 
 func (a *pushAnswer) status() (int, string)       { return int(a.ErrorCode.V), a.ErrorInfo }
