@@ -68,7 +68,7 @@ say "user 65534, entrypoint the binary alone, --version $version ($revision)"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() { # url, what
-  for _ in $(seq 100); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  for _ in $(seq 300); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
   fail "$2 did not come up"
 }
 
@@ -76,9 +76,14 @@ wait_for() { # url, what
 port=$(free_port)
 containers+=(tce-demo)
 "${run[@]}" -d --name tce-demo "$image" --demo --web.listen-address="127.0.0.1:$port" >/dev/null
-wait_for "http://127.0.0.1:$port/-/healthy" "the demo"
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -q 'tencentchat_up{app_name="demo",sdkappid="1400000000"} 1' ||
+# The demo refreshes in the background: /-/ready says its first refresh ended.
+wait_for "http://127.0.0.1:$port/-/ready" "the demo"
+metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
+grep -q 'tencentchat_up{app_name="demo",sdkappid="1400000000"} 1' <<<"$metrics" || {
+  grep '^tencentchat_up\|^tencentchat_last_refresh' <<<"$metrics" >&2 || true
+  podman logs tce-demo >&2 || true
   fail "--demo: tencentchat_up is not 1"
+}
 say "--demo serves /metrics with tencentchat_up 1"
 
 # A configuration against the simulator, with the README's mounts.
@@ -103,9 +108,13 @@ containers+=(tce-config)
 "${run[@]}" -d --name tce-config -v "$work/config.yml:/etc/tencentchat_exporter/config.yml:ro" \
   -v "$work/key:/run/secrets/prod_key:ro" "$image" --config.file=/etc/tencentchat_exporter/config.yml \
   --web.listen-address="127.0.0.1:$port" >/dev/null
-wait_for "http://127.0.0.1:$port/-/healthy" "the configured exporter"
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -q 'tencentchat_up{app_name="prod",sdkappid="1400000000"} 1' ||
+wait_for "http://127.0.0.1:$port/-/ready" "the configured exporter"
+metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
+grep -q 'tencentchat_up{app_name="prod",sdkappid="1400000000"} 1' <<<"$metrics" || {
+  grep '^tencentchat_up' <<<"$metrics" >&2 || true
+  podman logs tce-config >&2 || true
   fail "the configured exporter: tencentchat_up is not 1"
+}
 say "a configuration against the simulator: tencentchat_up 1 (--config.file given after the image name)"
 
 podman kill -s HUP tce-config >/dev/null
