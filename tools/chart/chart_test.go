@@ -46,6 +46,7 @@ func values(t *testing.T, set []string) map[string]any {
 var valueSets = map[string][]string{
 	"defaults":           nil,
 	"everything enabled": {"serviceMonitor.enabled=true", "prometheusRule.enabled=true", "extraArgs={--log.level=debug}"},
+	"alerts in Chinese":  {"prometheusRule.enabled=true", "prometheusRule.language=zh"},
 }
 
 // TestLint is helm lint --strict: a warning fails as an error does.
@@ -136,14 +137,17 @@ func TestTemplate(t *testing.T) {
 				case "PrometheusRule":
 					var r monitoringv1.PrometheusRule
 					strict(t, []byte(doc), &r)
-					checkRuleEqualsMixin(t, &r)
+					checkRuleEqualsMixin(t, &r, map[bool]string{true: "alerts.zh.yml", false: "alerts.yml"}[name == "alerts in Chinese"])
 				default:
 					t.Errorf("unexpected kind %s", m.Head.Kind)
 				}
 			}
 			want := map[string]int{"Deployment": 1, "Service": 1, "ConfigMap": 1}
-			if name == "everything enabled" {
+			switch name {
+			case "everything enabled":
 				want["ServiceMonitor"], want["PrometheusRule"] = 1, 1
+			case "alerts in Chinese":
+				want["PrometheusRule"] = 1
 			}
 			if !reflect.DeepEqual(kinds, want) {
 				t.Errorf("rendered %v, want %v", kinds, want)
@@ -193,19 +197,24 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 }
 
 // checkRuleEqualsMixin: the PrometheusRule serves exactly the mixin's
-// alerts, one source of truth.
-func checkRuleEqualsMixin(t *testing.T, r *monitoringv1.PrometheusRule) {
+// recording rules and its alerts in the chosen language, one source of
+// truth.
+func checkRuleEqualsMixin(t *testing.T, r *monitoringv1.PrometheusRule, alerts string) {
 	t.Helper()
-	raw, err := os.ReadFile("../../mixin/alerts.yml")
-	if err != nil {
-		t.Fatal(err)
+	var want monitoringv1.PrometheusRuleSpec
+	for _, file := range []string{"rules.yml", alerts} {
+		raw, err := os.ReadFile("../../mixin/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spec monitoringv1.PrometheusRuleSpec
+		strict(t, raw, &spec)
+		if len(spec.Groups) < 2 || len(spec.Groups[0].Rules) < 5 {
+			t.Fatalf("mixin/%s has %d groups", file, len(spec.Groups))
+		}
+		want.Groups = append(want.Groups, spec.Groups...)
 	}
-	var mixin monitoringv1.PrometheusRuleSpec
-	strict(t, raw, &mixin)
-	if !reflect.DeepEqual(r.Spec, mixin) {
-		t.Error("the chart's PrometheusRule differs from mixin/alerts.yml: run make mixin")
-	}
-	if len(mixin.Groups) == 0 || len(mixin.Groups[0].Rules) < 5 {
-		t.Fatalf("mixin has %d groups", len(mixin.Groups))
+	if !reflect.DeepEqual(r.Spec, want) {
+		t.Errorf("the chart's PrometheusRule differs from mixin/rules.yml and mixin/%s: run make mixin", alerts)
 	}
 }

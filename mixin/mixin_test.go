@@ -1,0 +1,154 @@
+package mixin
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// TestShippedFilesAreTheMixin: every file `make mixin` writes is in the
+// repository as go-jsonnet evaluates mixin.libsonnet with config.yml: the
+// YAML and JSON others load and the mixin others import cannot drift.
+func TestShippedFilesAreTheMixin(t *testing.T) {
+	files, err := Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 7 {
+		t.Errorf("%d files, want 7 (three rule files, their chart copies, the dashboard)", len(files))
+	}
+	if diff := differing(t, files); len(diff) != 0 {
+		t.Errorf("differ from mixin/mixin.libsonnet with mixin/config.yml: %v; run `make mixin`", diff)
+	}
+}
+
+// differing lists the files whose content in the repository is not what
+// the evaluation gave.
+func differing(t *testing.T, files map[string][]byte) []string {
+	t.Helper()
+	var diff []string
+	for name, want := range files {
+		got, err := os.ReadFile("../" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			diff = append(diff, name)
+		}
+	}
+	return diff
+}
+
+// TestChangedThresholdIsCaught: a threshold changed in config.yml without
+// `make mixin` makes the shipped files differ, and reaches the rules.
+func TestChangedThresholdIsCaught(t *testing.T) {
+	for _, c := range []struct{ key, from, to, file, want string }{
+		{"capacity_near_ratio", "0.9", "0.95", "mixin/alerts.yml", ">= 0.95"},
+		{"slo_api_availability_objective", "0.995", "0.999", "mixin/alerts.yml", "(14.4 * (1 - 0.999))"},
+		{"slo_data_freshness_max_age_intervals", "2", "3", "mixin/rules.yml", "< bool 3 * tencentchat_refresh_interval_seconds"},
+		{"dashboard_timezone", "Asia/Shanghai", "utc", "mixin/dashboards/tencentchat-official-accounts.json", `"timezone": "utc"`},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			config := replaceConfig(t, c.key+": "+c.from, c.key+": "+c.to)
+			files, err := files(config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(files[c.file]), c.want) {
+				t.Errorf("%s does not hold %q", c.file, c.want)
+			}
+			if diff := differing(t, files); !contains(diff, c.file) {
+				t.Errorf("%s: %s: %s changed, yet the shipped file is found equal (%v)", c.key, c.file, c.to, diff)
+			}
+		})
+	}
+}
+
+// TestConfigMistakes: a missing or unknown key, or a language the mixin
+// does not speak, is refused with its name.
+func TestConfigMistakes(t *testing.T) {
+	for name, c := range map[string]struct{ config, want string }{
+		"missing":  {replaceConfig(t, "callback_answered_ratio: 0.99\n", ""), "callback_answered_ratio"},
+		"unknown":  {replaceConfig(t, "language: en\n", "language: en\nsubscriber_drop_ration: 0.3\n"), "subscriber_drop_ration"},
+		"language": {replaceConfig(t, "language: en\n", "language: fr\n"), "language"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := files(c.config)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one naming %s", err, c.want)
+			}
+		})
+	}
+}
+
+func replaceConfig(t *testing.T, from, to string) string {
+	t.Helper()
+	raw, err := sources.ReadFile("config.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), from) {
+		t.Fatalf("config.yml has no %q", from)
+	}
+	return strings.Replace(string(raw), from, to, 1)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRunbookLinks: every alert's runbook_url points at a heading of the
+// runbook in its language, by the anchor GitHub makes of it, and both
+// runbooks have a heading for every alert.
+func TestRunbookLinks(t *testing.T) {
+	const base = "https://github.com/tencentchat-exporter/tencentchat_exporter/blob/main/"
+	for file, runbook := range map[string]string{"alerts.yml": "docs/runbook.md", "alerts.zh.yml": "docs/zh-CN/runbook.md"} {
+		doc, err := os.ReadFile("../" + runbook)
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchors := map[string]bool{}
+		for _, line := range strings.Split(string(doc), "\n") {
+			if strings.HasPrefix(line, "#") {
+				anchors[githubAnchor(strings.TrimLeft(line, "# "))] = true
+			}
+		}
+		alerts, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		links := regexp.MustCompile(`runbook_url: (\S+)`).FindAllStringSubmatch(string(alerts), -1)
+		if len(links) < 15 {
+			t.Fatalf("%d runbook links in mixin/%s", len(links), file)
+		}
+		for _, m := range links {
+			anchor, ok := strings.CutPrefix(m[1], base+runbook+"#")
+			if !ok || !anchors[anchor] {
+				t.Errorf("mixin/%s: runbook_url %s: no such heading in %s", file, m[1], runbook)
+			}
+		}
+	}
+}
+
+// githubAnchor is the fragment GitHub gives a heading: lower case, spaces
+// to hyphens, punctuation other than hyphens and underscores dropped.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
