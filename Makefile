@@ -46,9 +46,9 @@ test-e2e: tools
 	cd tools/dashboard && $(GO) test -race -count=1 ./...
 	cd tools/chart && $(GO) test -race -count=1 ./...
 
-# The pinned Prometheus, promtool and Alertmanager, built into .tools/bin
-# when missing (tools/build.sh); PROMETHEUS_BIN, PROMTOOL_BIN and
-# ALERTMANAGER_BIN may name binaries of the pinned versions instead.
+# The pinned Prometheus, promtool, Alertmanager and amtool, built into
+# .tools/bin when missing (tools/build.sh); PROMETHEUS_BIN, PROMTOOL_BIN,
+# ALERTMANAGER_BIN and AMTOOL_BIN may name binaries of the pinned versions.
 tools:
 	GO=$(GO) ./tools/build.sh
 

@@ -25,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
+	"github.com/tencentchat-exporter/tencentchat_exporter/mixin"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -69,7 +70,7 @@ func need(t *testing.T, tool string) string {
 func pinned(t *testing.T, tool string) string {
 	t.Helper()
 	dir, module := "prometheus", "github.com/prometheus/prometheus"
-	if tool == "alertmanager" {
+	if tool == "alertmanager" || tool == "amtool" {
 		dir, module = "alertmanager", "github.com/prometheus/alertmanager"
 	}
 	raw, err := os.ReadFile(filepath.Join("..", "tools", dir, "go.mod"))
@@ -132,14 +133,47 @@ func TestRules(t *testing.T) {
 	t.Parallel() // each starts its own processes on free ports: they wait side by side
 	promtool := need(t, "promtool")
 	for _, args := range [][]string{
-		{"check", "rules", "../mixin/alerts.yml"},
+		{"check", "rules", "../mixin/rules.yml", "../mixin/alerts.yml", "../mixin/alerts.zh.yml"},
 		{"test", "rules", "../mixin/tests/alerts_test.yml"},
+		{"test", "rules", "../mixin/tests/rules_test.yml"},
+		{"test", "rules", "../mixin/tests/alerts_zh_test.yml"},
 	} {
-		out, err := exec.Command(promtool, args...).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "SUCCESS") {
-			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command(promtool, args...).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "SUCCESS") {
+				t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		})
 	}
+}
+
+// fastMixin is the mixin with its clock shortened for a test of minutes:
+// a Beijing day of 20 seconds (midnight every 20 s, looked for each
+// second), SLO windows of a sixtieth (the 1 h window is a minute), and in
+// the alerts every for: of minutes cut to 2 s and every range of N minutes
+// to N seconds. keep_firing_for stays as it is: it is what keeps an outage
+// from looking like a recovery.
+func fastMixin(t *testing.T) (rules, alerts []byte, m *mixin.Mixin) {
+	t.Helper()
+	m, err := mixin.Evaluate(map[string]any{
+		"daily_report_day_seconds": 20, "daily_report_utc_offset_seconds": 0,
+		"daily_report_step": "1s", "daily_report_catch_up": "10s", "slo_time_divisor": 60,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err = m.Rules.YAML("rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts, err = m.Alerts.YAML("alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts = regexp.MustCompile(`(?m)^(\s+)for: \d+m`).ReplaceAll(alerts, []byte("${1}for: 2s"))
+	alerts = regexp.MustCompile(`\[(\d+)m\]`).ReplaceAll(alerts, []byte("[${1}s]"))
+	return rules, alerts, m
 }
 
 // startProc runs a command until the test ends and waits for url to answer.
@@ -477,19 +511,11 @@ func TestEndToEnd(t *testing.T) {
 	demoAddr := testutil.FreeAddr(t)
 	startProc(t, "http://"+demoAddr+"/-/ready", bin, "--demo", "--web.listen-address="+demoAddr)
 
-	// Prometheus with the README's scrape configs and the mixin's rules,
-	// their for: durations cut to seconds.
-	rules, err := os.ReadFile("../mixin/alerts.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Durations cut to seconds: for: becomes 2s, and every range window of
-	// N minutes N seconds, so a healed fault resolves within the test.
-	// keep_firing_for stays as it is: it is what keeps an outage from
-	// looking like a recovery.
-	fastRules := regexp.MustCompile(`(?m)^(\s+)for: \d+m`).ReplaceAll(rules, []byte("${1}for: 2s"))
-	fastRules = regexp.MustCompile(`\[(\d+)m\]`).ReplaceAll(fastRules, []byte("[${1}s]"))
-	os.WriteFile(filepath.Join(dir, "alerts.yml"), fastRules, 0o644)
+	// Prometheus with the README's scrape configs and the mixin's rules
+	// and alerts, their clock shortened.
+	fastRules, fastAlerts, fast := fastMixin(t)
+	os.WriteFile(filepath.Join(dir, "rules.yml"), fastRules, 0o644)
+	os.WriteFile(filepath.Join(dir, "alerts.yml"), fastAlerts, 0o644)
 	scrapes := readmeScrapeConfigs(t, strings.NewReplacer(
 		"exporter-host:9882", replicas[0], "exporter-0:9882", replicas[0], "exporter-1:9882", replicas[1],
 		"scrape_interval: 60s", "scrape_interval: 1s", "scrape_timeout: 30s", "scrape_timeout: 1s"))
@@ -510,7 +536,7 @@ func TestEndToEnd(t *testing.T) {
 	amAddr := startAlertmanager(t, dir, pages.url, warnings.url)
 	promCfg, _ := yaml.Marshal(map[string]any{
 		"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
-		"rule_files":     []string{filepath.Join(dir, "alerts.yml")},
+		"rule_files":     []string{filepath.Join(dir, "rules.yml"), filepath.Join(dir, "alerts.yml")},
 		"scrape_configs": scrapes,
 		"alerting": map[string]any{"alertmanagers": []any{map[string]any{
 			"static_configs": []any{map[string]any{"targets": []string{amAddr}}}}}},
@@ -649,6 +675,25 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	// Every recorded series has a value: the daily report's after two of
+	// its 20-second days, the SLOs' at once.
+	t.Run("recording rules", func(t *testing.T) {
+		names := fast.Rules.Names()
+		if len(names) < 20 {
+			t.Fatalf("only %d recording rules", len(names))
+		}
+		for _, name := range names {
+			testutil.WaitFor(t, 90*time.Second, "for "+name, func() bool { return len(prom.query(name)) > 0 })
+		}
+		// Yesterday's change of an account whose subscribers stood still
+		// is 0, for every account of every app at both midnights.
+		for _, s := range prom.query(`account:tencentchat_official_account_subscribers:net_change_beijing_yesterday{job="tencentchat"}`) {
+			if s.Value[1] != "0" {
+				t.Errorf("%v: yesterday's change %v with still subscribers", s.Metric, s.Value[1])
+			}
+		}
+	})
+
 	t.Run("dashboard queries return data", func(t *testing.T) {
 		// Let the rate() windows fill.
 		time.Sleep(4 * time.Second)
@@ -671,14 +716,14 @@ func TestEndToEnd(t *testing.T) {
 		for _, v := range dash.Templating.List {
 			vars[v.Name] = true
 		}
-		if !vars["datasource"] || !vars["app_name"] || !vars["account"] {
+		if !vars["datasource"] || !vars["job"] || !vars["instance"] || !vars["app_name"] || !vars["owner_account"] || !vars["account"] {
 			t.Fatalf("dashboard variables: %v", vars)
 		}
 		n := 0
 		// "All" apps and accounts, as Grafana substitutes them, and the
 		// demo app alone.
 		for _, app := range []string{".*", "demo"} {
-			sub := strings.NewReplacer("$app_name", app, "$account", ".*", "$__rate_interval", "15s", "$__range", "5m", "$__interval", "5s")
+			sub := strings.NewReplacer("$app_name", app, "$account", ".*", "$job", ".*", "$instance", ".*", "$owner_account", ".*", "$__rate_interval", "15s", "$__range", "5m", "$__interval", "5s")
 			for _, p := range dash.Panels {
 				if p.Type == "row" {
 					continue
@@ -888,7 +933,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		// What reached the receivers before the outage (the terminated
 		// account's alert, for one) is not the outage's doing.
-		others := []string{"TencentChatAPIFailing", "TencentChatOfficialAccountUnavailable"}
+		others := []string{"TencentChatDataFreshnessBudgetBurn", "TencentChatAPIAvailabilityBudgetBurn", "TencentChatOfficialAccountUnavailable"}
 		before := map[string]int{}
 		for _, name := range others {
 			before[name] = len(pages.alerts("", prod(name))) + len(warnings.alerts("", prod(name)))
@@ -902,11 +947,14 @@ func TestEndToEnd(t *testing.T) {
 			return len(pages.alerts("firing", prod("TencentChatOfficialAccountServiceNotEnabled"))) > 0
 		})
 		checkAnnotations(t, pages.alerts("firing", prod("TencentChatOfficialAccountServiceNotEnabled"))[0])
-		// The same outage makes TencentChatAPIFailing fire in Prometheus;
-		// the inhibition keeps it from paging or posting a second time.
-		testutil.WaitFor(t, 30*time.Second, "for TencentChatAPIFailing to fire in Prometheus", func() bool {
-			return alertActive(`alertname="TencentChatAPIFailing",app_name="prod",alertstate="firing"`)
-		})
+		// The same outage burns both SLOs' budgets: their page alerts fire
+		// in Prometheus, and the inhibition keeps them from paging a second
+		// time for the one cause.
+		for _, name := range others[:2] {
+			testutil.WaitFor(t, 30*time.Second, "for "+name+" to page in Prometheus", func() bool {
+				return alertActive(`alertname="` + name + `",severity="page",app_name="prod",alertstate="firing"`)
+			})
+		}
 		time.Sleep(5 * time.Second) // group_wait and group_interval are 1 s: anything uninhibited would have arrived
 		for _, name := range others {
 			if n := len(pages.alerts("", prod(name))) + len(warnings.alerts("", prod(name))) - before[name]; n != 0 {

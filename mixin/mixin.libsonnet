@@ -24,7 +24,7 @@ local defaults = {
   daily_report_catch_up: '1h',
   // SLO windows are the SRE workbook's for a 30-day objective; the
   // end-to-end suite divides every window by 60 to run in minutes.
-  slo_time_scale: 1,
+  slo_time_divisor: 1,
   runbook_base_url: 'https://github.com/tencentchat-exporter/tencentchat_exporter/blob/main/docs/',
   dashboard_uid: 'tencentchat-official-accounts',
 };
@@ -70,9 +70,9 @@ local subs = 'tencentchat_official_account_subscribers';
     },
   },
 
-  // The SLO windows, named by their nominal length; slo_time_scale
+  // The SLO windows, named by their nominal length; slo_time_divisor
   // shortens the ranges they query, never their names.
-  local window(name) = duration(seconds(name) * cfg.slo_time_scale),
+  local window(name) = duration(seconds(name) / cfg.slo_time_divisor),
   local sloWindows = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'],
 
   // The two SLOs. bad(w) is the error ratio's expression over window w.

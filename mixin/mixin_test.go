@@ -2,6 +2,7 @@ package mixin
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -151,4 +152,41 @@ func githubAnchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestChineseAlertsDifferOnlyInText: alerts.zh.yml is alerts.yml with
+// Chinese summaries and descriptions and links to the Chinese runbook; the
+// rules, their labels and holds are the same.
+func TestChineseAlertsDifferOnlyInText(t *testing.T) {
+	en, err := Evaluate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh, err := Evaluate(map[string]any{"language": "zh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	han := regexp.MustCompile(`\p{Han}`)
+	if len(en.Alerts.Groups) != len(zh.Alerts.Groups) {
+		t.Fatalf("%d groups in English, %d in Chinese", len(en.Alerts.Groups), len(zh.Alerts.Groups))
+	}
+	for i, g := range en.Alerts.Groups {
+		if len(g.Rules) != len(zh.Alerts.Groups[i].Rules) {
+			t.Fatalf("group %s: %d rules in English, %d in Chinese", g.Name, len(g.Rules), len(zh.Alerts.Groups[i].Rules))
+		}
+		for j, r := range g.Rules {
+			z := zh.Alerts.Groups[i].Rules[j]
+			if r.Alert != z.Alert || r.Expr != z.Expr || r.For != z.For || r.KeepFiringFor != z.KeepFiringFor || fmt.Sprint(r.Labels) != fmt.Sprint(z.Labels) {
+				t.Errorf("%s: the Chinese rule is not the English one", r.Alert)
+			}
+			for _, k := range []string{"summary", "description"} {
+				if han.MatchString(r.Annotations[k]) || !han.MatchString(z.Annotations[k]) {
+					t.Errorf("%s: %s: English %q, Chinese %q", r.Alert, k, r.Annotations[k], z.Annotations[k])
+				}
+			}
+			if !strings.Contains(z.Annotations["runbook_url"], "/docs/zh-CN/runbook.md#") {
+				t.Errorf("%s: Chinese runbook_url %s", r.Alert, z.Annotations["runbook_url"])
+			}
+		}
+	}
 }

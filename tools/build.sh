@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the pinned Prometheus 3 (prometheus, promtool; tools/prometheus/go.mod)
-# and Alertmanager (tools/alertmanager/go.mod) into .tools/bin with a plain
+# and Alertmanager (alertmanager, amtool; tools/alertmanager/go.mod) into .tools/bin with a plain
 # go build, when a binary is missing or reports another version. The
 # end-to-end suite and the rule tests run them. PROMETHEUS_BIN and
-# PROMTOOL_BIN, or ALERTMANAGER_BIN, name binaries you already have instead.
+# PROMTOOL_BIN, or ALERTMANAGER_BIN and AMTOOL_BIN, name binaries you already have instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/.tools/bin
@@ -41,9 +41,10 @@ else
   build prometheus "$((minor / 100)).$((minor % 100)).${v##*.}" remove_all_sd \
     github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
 fi
-if [ -n "${ALERTMANAGER_BIN:-}" ]; then
-  echo "tools: using ALERTMANAGER_BIN=$ALERTMANAGER_BIN"
+if [ -n "${ALERTMANAGER_BIN:-}" ] && [ -n "${AMTOOL_BIN:-}" ]; then
+  echo "tools: using ALERTMANAGER_BIN=$ALERTMANAGER_BIN and AMTOOL_BIN=$AMTOOL_BIN"
 else
   v=$(pin alertmanager github.com/prometheus/alertmanager)
-  build alertmanager "${v#v}" "" github.com/prometheus/alertmanager/cmd/alertmanager
+  build alertmanager "${v#v}" "" github.com/prometheus/alertmanager/cmd/alertmanager \
+    github.com/prometheus/alertmanager/cmd/amtool
 fi

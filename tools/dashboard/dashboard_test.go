@@ -42,6 +42,10 @@ func strictErr(err error) error {
 //nolint:staticcheck // The mixin's dashboard is Grafana's classic JSON model, which v1 types describe.
 func decode(raw []byte) (*dashboard.Dashboard, error) {
 	registerPlugins()
+	raw, _, err := withoutSharing(raw)
+	if err != nil {
+		return nil, err
+	}
 	var d dashboard.Dashboard //nolint:staticcheck // as above
 	if err := strictErr(d.UnmarshalJSONStrict(raw)); err != nil {
 		return nil, err
@@ -105,6 +109,32 @@ func decode(raw []byte) (*dashboard.Dashboard, error) {
 	return &d, nil
 }
 
+// sharing is what Grafana's "Export for sharing externally" adds to a
+// dashboard, and its import reads: the inputs it asks for and what the
+// dashboard needs. The dashboard model itself has no such keys.
+type sharing struct {
+	Inputs []struct {
+		Name, Label, Description, Type, PluginID, PluginName string
+	} `json:"__inputs"`
+	Requires []struct{ Type, ID, Name, Version string } `json:"__requires"`
+}
+
+// withoutSharing splits the sharing keys off a dashboard.
+func withoutSharing(raw []byte) ([]byte, *sharing, error) {
+	var sh sharing
+	if err := json.Unmarshal(raw, &sh); err != nil {
+		return nil, nil, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, nil, err
+	}
+	delete(doc, "__inputs")
+	delete(doc, "__requires")
+	rest, err := json.Marshal(doc)
+	return rest, &sh, err
+}
+
 // registerPlugins registers with the SDK's runtime the panel and query
 // plugins the dashboard uses, as plugins.RegisterDefaultPlugins does for
 // all of Grafana's: that would compile some forty plugin packages for
@@ -155,8 +185,12 @@ func TestDashboardDecodesStrictly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	model, _, err := withoutSharing(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var before, after any
-	json.Unmarshal(raw, &before)
+	json.Unmarshal(model, &before)
 	json.Unmarshal(back, &after)
 	// An empty annotation list is left out on the way back: not a loss.
 	if len(d.Annotations.List) == 0 {
@@ -250,3 +284,72 @@ func missingKeys(path string, a, b any) []string {
 }
 
 func strconvItoa(i int) string { return strconv.Itoa(i) }
+
+// TestDashboardImportsAnywhere: the dashboard carries what Grafana's import
+// needs to place it in any Grafana (its data source as an input, the
+// plugins it uses), the variables an operator filters by, Beijing time,
+// and runbook links on the panels of alerts.
+func TestDashboardImportsAnywhere(t *testing.T) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sh, err := withoutSharing(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh.Inputs) != 1 || sh.Inputs[0].Name != "DS_PROMETHEUS" || sh.Inputs[0].Type != "datasource" || sh.Inputs[0].PluginID != "prometheus" {
+		t.Errorf("__inputs %+v, want the one Prometheus data source DS_PROMETHEUS", sh.Inputs)
+	}
+	var doc struct {
+		Timezone   string
+		Templating struct {
+			List []struct {
+				Name, Type string
+				Current    struct{ Value any }
+			}
+		}
+		Panels []struct {
+			Type, Title string
+			Links       []struct{ Title, URL string }
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Timezone != "Asia/Shanghai" {
+		t.Errorf("time zone %q, want Asia/Shanghai", doc.Timezone)
+	}
+	var vars []string
+	for _, v := range doc.Templating.List {
+		vars = append(vars, v.Name)
+		if v.Type == "datasource" && v.Current.Value != "${DS_PROMETHEUS}" {
+			t.Errorf("the data source variable defaults to %v, not the imported ${DS_PROMETHEUS}", v.Current.Value)
+		}
+	}
+	if got := strings.Join(vars, " "); got != "datasource job instance app_name owner_account account" {
+		t.Errorf("variables %s", got)
+	}
+	required := map[string]bool{}
+	for _, r := range sh.Requires {
+		required[r.Type+"/"+r.ID] = true
+	}
+	if !required["grafana/grafana"] || !required["datasource/prometheus"] {
+		t.Errorf("__requires %+v lacks Grafana or the Prometheus data source", sh.Requires)
+	}
+	links := 0
+	for _, p := range doc.Panels {
+		if p.Type != "row" && !required["panel/"+p.Type] {
+			t.Errorf("panel %q: type %s not in __requires", p.Title, p.Type)
+		}
+		for _, l := range p.Links {
+			links++
+			if !strings.HasPrefix(l.URL, "https://github.com/tencentchat-exporter/tencentchat_exporter/blob/main/docs/runbook.md#") {
+				t.Errorf("panel %q: link %s is not to the runbook", p.Title, l.URL)
+			}
+		}
+	}
+	if links < 15 {
+		t.Errorf("%d runbook links on the panels", links)
+	}
+}
