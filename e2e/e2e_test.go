@@ -154,11 +154,12 @@ func TestRules(t *testing.T) {
 // the alerts every for: of minutes cut to 2 s and every range of N minutes
 // to N seconds. keep_firing_for stays as it is: it is what keeps an outage
 // from looking like a recovery.
-func fastMixin(t *testing.T) (rules, alerts []byte, m *mixin.Mixin) {
+func fastMixin(t *testing.T, language string) (rules, alerts []byte, m *mixin.Mixin) {
 	t.Helper()
 	m, err := mixin.Evaluate(map[string]any{
 		"daily_report_day_seconds": 20, "daily_report_utc_offset_seconds": 0,
 		"daily_report_step": "1s", "daily_report_catch_up": "10s", "slo_time_divisor": 60,
+		"language": language,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -513,7 +514,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Prometheus with the README's scrape configs and the mixin's rules
 	// and alerts, their clock shortened.
-	fastRules, fastAlerts, fast := fastMixin(t)
+	fastRules, fastAlerts, fast := fastMixin(t, "en")
 	os.WriteFile(filepath.Join(dir, "rules.yml"), fastRules, 0o644)
 	os.WriteFile(filepath.Join(dir, "alerts.yml"), fastAlerts, 0o644)
 	scrapes := readmeScrapeConfigs(t, strings.NewReplacer(
