@@ -69,7 +69,8 @@ lint:
 image-test:
 	GO=$(GO) ./tools/image-test.sh
 
-# mixin/alerts.yml from its template and the thresholds in mixin/config.yml.
+# The mixin's files (rules, alerts in English and Chinese, dashboard, the
+# chart's copies) from mixin/mixin.libsonnet and mixin/config.yml.
 mixin:
 	$(GO) run ./tools/mixin
 

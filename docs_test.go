@@ -13,7 +13,7 @@ import (
 // Chinese.
 func docs(t *testing.T) []string {
 	t.Helper()
-	files := []string{"README.md", "CONTRIBUTING.md", "CHANGELOG.md"}
+	files := []string{"README.md", "CONTRIBUTING.md", "CHANGELOG.md", "examples/alertmanager/README.md"}
 	for _, glob := range []string{"docs/*.md", "docs/zh-CN/*.md"} {
 		m, err := filepath.Glob(glob)
 		if err != nil {

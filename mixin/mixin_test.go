@@ -2,12 +2,16 @@ package mixin
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/google/go-jsonnet"
 )
 
 // TestShippedFilesAreTheMixin: every file `make mixin` writes is in the
@@ -195,6 +199,47 @@ func TestChineseAlertsDifferOnlyInText(t *testing.T) {
 			if !strings.Contains(z.Annotations["runbook_url"], "/docs/zh-CN/runbook.md#") {
 				t.Errorf("%s: Chinese runbook_url %s", r.Alert, z.Annotations["runbook_url"])
 			}
+		}
+	}
+}
+
+// TestImportAsDocumented: the jsonnet the README and the runbook show, run
+// as jsonnet-bundler lays the mixin out (vendor/github.com/...), writes
+// the rules, the alerts with its overrides, and the dashboard.
+func TestImportAsDocumented(t *testing.T) {
+	vendor := t.TempDir()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(vendor, "github.com", "tencentchat-exporter"), 0o755)
+	if err := os.Symlink(root, filepath.Join(vendor, "github.com", "tencentchat-exporter", "tencentchat_exporter")); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{"../README.md", "../docs/runbook.md"} {
+		raw, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile("(?s)```jsonnet\n(.*?)```").FindStringSubmatch(string(raw))
+		if m == nil {
+			t.Fatalf("%s: no jsonnet block", doc)
+		}
+		vm := jsonnet.MakeVM()
+		vm.Importer(&jsonnet.FileImporter{JPaths: []string{vendor}})
+		out, err := vm.EvaluateAnonymousSnippetMulti(doc, m[1])
+		if err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		var alerts string
+		if err := json.Unmarshal([]byte(out["tencentchat-alerts.yml"]), &alerts); err != nil {
+			t.Fatalf("%s: tencentchat-alerts.yml: %v", doc, err)
+		}
+		if !strings.Contains(alerts, ">= 0.95") || !strings.Contains(alerts, "应用") {
+			t.Errorf("%s: the overrides (capacity_near_ratio 0.95, language zh) did not reach the alerts", doc)
+		}
+		if _, ok := out["tencentchat-official-accounts.json"]; !ok || out["tencentchat-rules.yml"] == "" {
+			t.Errorf("%s: wrote %d files, not the rules and the dashboard", doc, len(out))
 		}
 	}
 }
