@@ -18,6 +18,7 @@ import (
 // repository as go-jsonnet evaluates mixin.libsonnet with config.yml: the
 // YAML and JSON others load and the mixin others import cannot drift.
 func TestShippedFilesAreTheMixin(t *testing.T) {
+	t.Parallel()
 	files, err := Files()
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +51,7 @@ func differing(t *testing.T, files map[string][]byte) []string {
 // TestChangedThresholdIsCaught: a threshold changed in config.yml without
 // `make mixin` makes the shipped files differ, and reaches the rules.
 func TestChangedThresholdIsCaught(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ key, from, to, file, want string }{
 		{"capacity_near_ratio", "0.9", "0.95", "mixin/alerts.yml", ">= 0.95"},
 		{"slo_api_availability_objective", "0.995", "0.999", "mixin/alerts.yml", "(14.4 * (1 - 0.999))"},
@@ -75,6 +77,7 @@ func TestChangedThresholdIsCaught(t *testing.T) {
 // TestConfigMistakes: a missing or unknown key, or a language the mixin
 // does not speak, is refused with its name.
 func TestConfigMistakes(t *testing.T) {
+	t.Parallel()
 	for name, c := range map[string]struct{ config, want string }{
 		"missing":  {replaceConfig(t, "callback_answered_ratio: 0.99\n", ""), "callback_answered_ratio"},
 		"unknown":  {replaceConfig(t, "language: en\n", "language: en\nsubscriber_drop_ration: 0.3\n"), "subscriber_drop_ration"},
@@ -114,6 +117,7 @@ func contains(list []string, s string) bool {
 // runbook in its language, by the anchor GitHub makes of it, and both
 // runbooks have a heading for every alert.
 func TestRunbookLinks(t *testing.T) {
+	t.Parallel()
 	const base = "https://github.com/tencentchat-exporter/tencentchat_exporter/blob/main/"
 	for file, runbook := range map[string]string{"alerts.yml": "docs/runbook.md", "alerts.zh.yml": "docs/zh-CN/runbook.md"} {
 		doc, err := os.ReadFile("../" + runbook)
@@ -170,6 +174,7 @@ func githubAnchor(heading string) string {
 // Chinese summaries and descriptions and links to the Chinese runbook; the
 // rules, their labels and holds are the same.
 func TestChineseAlertsDifferOnlyInText(t *testing.T) {
+	t.Parallel()
 	en, err := Evaluate(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +212,7 @@ func TestChineseAlertsDifferOnlyInText(t *testing.T) {
 // as jsonnet-bundler lays the mixin out (vendor/github.com/...), writes
 // the rules, the alerts with its overrides, and the dashboard.
 func TestImportAsDocumented(t *testing.T) {
+	t.Parallel()
 	vendor := t.TempDir()
 	root, err := filepath.Abs("..")
 	if err != nil {
