@@ -158,7 +158,7 @@ func fastMixin(t *testing.T, language string) (rules, alerts []byte, m *mixin.Mi
 	t.Helper()
 	m, err := mixin.Evaluate(map[string]any{
 		"daily_report_day_seconds": 20, "daily_report_utc_offset_seconds": 0,
-		"daily_report_step": "1s", "daily_report_catch_up": "10s", "slo_time_divisor": 60,
+		"daily_report_interval": "1s", "daily_report_step": "1s", "daily_report_catch_up": "10s", "slo_time_divisor": 60,
 		"language": language,
 	})
 	if err != nil {

@@ -39,7 +39,7 @@ func TestDailyReportSurvivesPrometheusRestart(t *testing.T) {
 	t.Cleanup(target.Close)
 
 	m, err := mixin.Evaluate(map[string]any{"daily_report_day_seconds": day, "daily_report_utc_offset_seconds": 0,
-		"daily_report_step": "1s", "daily_report_catch_up": "10s"})
+		"daily_report_interval": "1s", "daily_report_step": "1s", "daily_report_catch_up": "10s"})
 	if err != nil {
 		t.Fatal(err)
 	}

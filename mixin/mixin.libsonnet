@@ -17,10 +17,13 @@ local defaults = {
   // shortens the day to seconds to see several midnights.
   daily_report_utc_offset_seconds: 8 * 3600,
   daily_report_day_seconds: 86400,
-  // The resolution at which midnight is looked for, and how long after a
-  // midnight Prometheus may first evaluate the rules (after a restart)
-  // and still take that midnight's value.
-  daily_report_step: '1m',
+  // How often the daily report is recorded (its group's interval: each
+  // evaluation reads a day of its own series per account, so not every
+  // scrape), the resolution at which midnight is looked for, and how long
+  // after a midnight Prometheus may first evaluate the rules (after a
+  // restart) and still take that midnight's value.
+  daily_report_interval: '5m',
+  daily_report_step: '5m',
   daily_report_catch_up: '1h',
   // SLO windows are the SRE workbook's for a 30-day objective; the
   // end-to-end suite divides every window by 60 to run in minutes.
@@ -181,6 +184,7 @@ local subs = 'tencentchat_official_account_subscribers';
     groups+: [
       {
         name: 'tencentchat-daily-report',
+        interval: cfg.daily_report_interval,
         rules: [
           // The account's subscribers at the last Beijing midnight. Taken
           // from the raw series within catch_up after midnight (the last
