@@ -11,6 +11,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 
 	"github.com/google/go-jsonnet"
@@ -84,7 +85,7 @@ func evaluate(configYAML string, config map[string]any) (*Mixin, error) {
 		return nil, fmt.Errorf("mixin/config.yml: %w", err)
 	}
 	for key := range keys {
-		if !bytes.Contains(data["mixin.libsonnet"].Data(), []byte("cfg."+key)) {
+		if !regexp.MustCompile(`\bcfg\.` + regexp.QuoteMeta(key) + `\b`).Match(data["mixin.libsonnet"].Data()) {
 			return nil, fmt.Errorf("mixin/config.yml: unknown key %q", key)
 		}
 	}
@@ -183,7 +184,8 @@ func Indent(raw []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Names lists the alerts of a rule file, each once, sorted.
+// Names lists the names the rules of a file give (alert names, recorded
+// series), each once, sorted.
 func (rf RuleFile) Names() []string {
 	seen := map[string]bool{}
 	var names []string

@@ -81,6 +81,7 @@ func TestConfigMistakes(t *testing.T) {
 	for name, c := range map[string]struct{ config, want string }{
 		"missing":  {replaceConfig(t, "callback_answered_ratio: 0.99\n", ""), "callback_answered_ratio"},
 		"unknown":  {replaceConfig(t, "language: en\n", "language: en\nsubscriber_drop_ration: 0.3\n"), "subscriber_drop_ration"},
+		"prefix":   {replaceConfig(t, "language: en\n", "language: en\ncapacity_near: 0.3\n"), "capacity_near"},
 		"language": {replaceConfig(t, "language: en\n", "language: fr\n"), "language"},
 	} {
 		t.Run(name, func(t *testing.T) {
