@@ -3,10 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
-	"unicode"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 )
 
 // docs are the documents a reader follows links through, English and
@@ -58,9 +62,7 @@ func TestDocLinksResolve(t *testing.T) {
 	}
 }
 
-// headings are the anchors GitHub gives the headings of a Markdown file:
-// lower case, spaces to hyphens, punctuation other than hyphens and
-// underscores dropped.
+// headings are the anchors GitHub gives the headings of a Markdown file.
 func headings(t *testing.T, path string) map[string]bool {
 	t.Helper()
 	raw, err := os.ReadFile(path)
@@ -73,19 +75,9 @@ func headings(t *testing.T, path string) map[string]bool {
 		if strings.HasPrefix(line, "```") {
 			fenced = !fenced
 		}
-		if fenced || !strings.HasPrefix(line, "#") {
-			continue
+		if !fenced && strings.HasPrefix(line, "#") {
+			anchors[testutil.GitHubAnchor(line)] = true
 		}
-		var b strings.Builder
-		for _, r := range strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#"))) {
-			switch {
-			case r == ' ':
-				b.WriteByte('-')
-			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
-				b.WriteRune(r)
-			}
-		}
-		anchors[b.String()] = true
 	}
 	return anchors
 }
@@ -141,4 +133,33 @@ func tableMetrics(t *testing.T, doc string) map[string]bool {
 		}
 	}
 	return names
+}
+
+// TestAlertmanagerExamplesInhibitAsTheMixin: the paging examples are whole
+// Alertmanager configurations to copy, so each repeats the mixin's
+// inhibition; this keeps the copies equal to mixin/alertmanager.yml's.
+func TestAlertmanagerExamplesInhibitAsTheMixin(t *testing.T) {
+	inhibit := func(file string) any {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			InhibitRules any `yaml:"inhibit_rules"`
+		}
+		if err := yaml.Unmarshal(raw, &cfg); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		return cfg.InhibitRules
+	}
+	want := inhibit("mixin/alertmanager.yml")
+	examples, _ := filepath.Glob("examples/alertmanager/*.yml")
+	if len(examples) < 3 {
+		t.Fatalf("examples: %v", examples)
+	}
+	for _, file := range examples {
+		if got := inhibit(file); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: inhibit_rules differ from mixin/alertmanager.yml's:\n%v\nwant\n%v", file, got, want)
+		}
+	}
 }

@@ -364,11 +364,26 @@ func checkAnnotations(t *testing.T, a amAlert) {
 	}
 }
 
-// startAlertmanager runs the pinned Alertmanager with mixin/alertmanager.yml,
-// its receivers pointed at the test's webhooks and its waits cut to a
-// second, and returns its address.
-func startAlertmanager(t *testing.T, dir, pagesURL, warningsURL string) string {
-	raw, err := os.ReadFile("../mixin/alertmanager.yml")
+// agreeWithin calls compare every second until it finds no mismatch or d
+// has passed, then reports the mismatches it found last.
+func agreeWithin(t *testing.T, d time.Duration, compare func() (mismatches []string)) {
+	t.Helper()
+	mismatches := compare()
+	for deadline := time.Now().Add(d); len(mismatches) > 0 && time.Now().Before(deadline); mismatches = compare() {
+		time.Sleep(time.Second)
+	}
+	for _, m := range mismatches {
+		t.Error(m)
+	}
+}
+
+// startAlertmanager runs the pinned Alertmanager with the configuration in
+// file (one the project ships), its waits cut to a second and then changed
+// by adapt (the receivers pointed at the test's servers), and returns its
+// address.
+func startAlertmanager(t *testing.T, dir, file string, adapt func(cfg map[string]any)) string {
+	t.Helper()
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,21 +393,38 @@ func startAlertmanager(t *testing.T, dir, pagesURL, warningsURL string) string {
 	}
 	route := cfg["route"].(map[string]any)
 	route["group_wait"], route["group_interval"], route["repeat_interval"] = "1s", "1s", "1h"
-	for _, r := range cfg["receivers"].([]any) {
-		rcv := r.(map[string]any)
-		url := warningsURL
-		if rcv["name"] == "tencentchat-pages" {
-			url = pagesURL
-		}
-		rcv["webhook_configs"] = []any{map[string]any{"url": url, "send_resolved": true}}
-	}
+	adapt(cfg)
 	out, _ := yaml.Marshal(cfg)
-	file := filepath.Join(dir, "alertmanager.yml")
-	os.WriteFile(file, out, 0o644)
+	written := filepath.Join(dir, "alertmanager.yml")
+	os.WriteFile(written, out, 0o644)
 	addr := testutil.FreeAddr(t)
-	startProc(t, "http://"+addr+"/-/ready", need(t, "alertmanager"), "--config.file="+file,
+	startProc(t, "http://"+addr+"/-/ready", need(t, "alertmanager"), "--config.file="+written,
 		"--storage.path="+filepath.Join(dir, "am"), "--web.listen-address="+addr, "--cluster.listen-address=")
 	return addr
+}
+
+// prometheusArgs writes cfg as dir/prometheus.yml and returns the flags
+// that run Prometheus on it with its data in dir/data (run again, the
+// same flags restart it on the same data), and the address it will serve.
+func prometheusArgs(t *testing.T, dir string, cfg map[string]any) (args []string, base string) {
+	t.Helper()
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "prometheus.yml")
+	os.WriteFile(file, out, 0o644)
+	addr := testutil.FreeAddr(t)
+	return []string{"--config.file=" + file, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr}, "http://" + addr
+}
+
+// startPrometheus runs the pinned Prometheus with cfg until the test ends.
+func startPrometheus(t *testing.T, dir string, cfg map[string]any) promClient {
+	t.Helper()
+	args, base := prometheusArgs(t, dir, cfg)
+	startProc(t, base+"/-/ready", need(t, "prometheus"), args...)
+	return promClient{t: t, base: base}
 }
 
 // protocols are the scrape protocols Prometheus 3 offers, and the
@@ -471,8 +503,8 @@ func hashmod(s string, mod uint64) uint64 {
 }
 
 func TestEndToEnd(t *testing.T) {
-	t.Parallel() // each starts its own processes on free ports: they wait side by side
-	prometheus := need(t, "prometheus")
+	t.Parallel()          // each starts its own processes on free ports: they wait side by side
+	need(t, "prometheus") // before any process starts: a missing tool fails at once
 	dir := t.TempDir()
 
 	// The simulator, its data still so values can be compared exactly.
@@ -534,19 +566,23 @@ func TestEndToEnd(t *testing.T) {
 	// Alertmanager with the mixin's routing and inhibition, its receivers
 	// served by this test.
 	pages, warnings := newWebhook(t), newWebhook(t)
-	amAddr := startAlertmanager(t, dir, pages.url, warnings.url)
-	promCfg, _ := yaml.Marshal(map[string]any{
+	amAddr := startAlertmanager(t, dir, "../mixin/alertmanager.yml", func(cfg map[string]any) {
+		for _, r := range cfg["receivers"].([]any) {
+			rcv := r.(map[string]any)
+			url := warnings.url
+			if rcv["name"] == "tencentchat-pages" {
+				url = pages.url
+			}
+			rcv["webhook_configs"] = []any{map[string]any{"url": url, "send_resolved": true}}
+		}
+	})
+	prom := startPrometheus(t, dir, map[string]any{
 		"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
 		"rule_files":     []string{filepath.Join(dir, "rules.yml"), filepath.Join(dir, "alerts.yml")},
 		"scrape_configs": scrapes,
 		"alerting": map[string]any{"alertmanagers": []any{map[string]any{
 			"static_configs": []any{map[string]any{"targets": []string{amAddr}}}}}},
 	})
-	os.WriteFile(filepath.Join(dir, "prometheus.yml"), promCfg, 0o644)
-	promAddr := testutil.FreeAddr(t)
-	startProc(t, "http://"+promAddr+"/-/ready", prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
-	prom := promClient{t: t, base: "http://" + promAddr}
 
 	// Every target of the jobs is up: 1 (/metrics), 4 (/sd), 2 (/probe), 4 (sharded).
 	want := map[string]int{"tencentchat": 1, "tencentchat_sd": len(apps), "tencentchat_probe": 2, "tencentchat_sharded": 4, "demo": 1}
@@ -618,9 +654,7 @@ func TestEndToEnd(t *testing.T) {
 		// that misses its 1 s timeout on a busy machine leaves every series
 		// stale until the next one, so the values are compared until they
 		// match, for a minute at most.
-		var mismatches []string
-		compare := func() bool {
-			mismatches = nil
+		agreeWithin(t, 60*time.Second, func() (mismatches []string) {
 			now := time.Now()
 			yesterday := now.In(time.FixedZone("UTC+8", 8*3600)).AddDate(0, 0, -1).Format("20060102")
 			for _, a := range apps {
@@ -636,14 +670,8 @@ func TestEndToEnd(t *testing.T) {
 					}
 				}
 			}
-			return len(mismatches) == 0
-		}
-		for deadline := time.Now().Add(60 * time.Second); !compare() && time.Now().Before(deadline); {
-			time.Sleep(time.Second)
-		}
-		for _, m := range mismatches {
-			t.Error(m)
-		}
+			return mismatches
+		})
 	})
 
 	t.Run("every scrape protocol", func(t *testing.T) {
@@ -771,9 +799,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("publishing activity matches the simulator", func(t *testing.T) {
 		// One round per replica per minute, one call per account, paced
 		// at least a second apart: prod's 20 accounts take 20 s.
-		var mismatches []string
-		compare := func() bool {
-			mismatches = nil
+		agreeWithin(t, 90*time.Second, func() (mismatches []string) {
 			for _, a := range apps {
 				for _, acct := range simApps[a.name].Accounts() {
 					got := prom.query(fmt.Sprintf(`tencentchat_official_account_published_messages{job="tencentchat",account=%q,app_name=%q}`, acct.ID, a.name))
@@ -792,14 +818,8 @@ func TestEndToEnd(t *testing.T) {
 					}
 				}
 			}
-			return len(mismatches) == 0
-		}
-		for deadline := time.Now().Add(90 * time.Second); !compare() && time.Now().Before(deadline); {
-			time.Sleep(time.Second)
-		}
-		for _, m := range mismatches {
-			t.Error(m)
-		}
+			return mismatches
+		})
 		// Each replica calls each account at most once per interval (1m),
 		// and has called each at least once.
 		rounds := int(time.Since(started)/time.Minute) + 1
@@ -817,9 +837,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("push statistics match the simulator", func(t *testing.T) {
 		names := map[int]string{1: "apns", 2: "xiaomi", 3: "huawei", 4: "fcm", 6: "oppo", 7: "vivo", 8: "honor"}
-		var mismatches []string
-		compare := func() bool {
-			mismatches = nil
+		agreeWithin(t, 60*time.Second, func() (mismatches []string) {
 			bj := time.FixedZone("UTC+8", 8*3600)
 			y, m, d := time.Now().In(bj).Date()
 			day := time.Date(y, m, d-1, 0, 0, 0, 0, bj)
@@ -837,14 +855,8 @@ func TestEndToEnd(t *testing.T) {
 				}
 				check(fmt.Sprintf(`tencentchat_app_push_statistics_day_timestamp_seconds{job="tencentchat",app_name=%q}`, a.name), day.Unix())
 			}
-			return len(mismatches) == 0
-		}
-		for deadline := time.Now().Add(60 * time.Second); !compare() && time.Now().Before(deadline); {
-			time.Sleep(time.Second)
-		}
-		for _, m := range mismatches {
-			t.Error(m)
-		}
+			return mismatches
+		})
 		// The two replicas refresh on their own and share Tencent's one
 		// call a second per app: a call the simulator refused for coming
 		// too fast was retried later, and the values above still match.
@@ -986,8 +998,8 @@ func TestEndToEnd(t *testing.T) {
 // sees one refresh's calls per interval, however many scrapes there are,
 // and both servers have every app's accounts with the same values.
 func TestBackgroundModeTwoPrometheus(t *testing.T) {
-	t.Parallel() // each starts its own processes on free ports: they wait side by side
-	prometheus := need(t, "prometheus")
+	t.Parallel()          // each starts its own processes on free ports: they wait side by side
+	need(t, "prometheus") // before any process starts: a missing tool fails at once
 	dir := t.TempDir()
 	sim := simulator.New()
 	defer sim.Close()
@@ -1028,17 +1040,12 @@ func TestBackgroundModeTwoPrometheus(t *testing.T) {
 	}
 	var proms []promClient
 	for i := range 2 {
-		promCfg, _ := yaml.Marshal(map[string]any{
-			"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s", "external_labels": map[string]any{"replica": strconv.Itoa(i)}},
-			"scrape_configs": []any{sdJob},
-		})
 		d := filepath.Join(dir, "prom"+strconv.Itoa(i))
 		os.MkdirAll(d, 0o755)
-		os.WriteFile(filepath.Join(d, "prometheus.yml"), promCfg, 0o644)
-		promAddr := testutil.FreeAddr(t)
-		startProc(t, "http://"+promAddr+"/-/ready", prometheus, "--config.file="+filepath.Join(d, "prometheus.yml"),
-			"--storage.tsdb.path="+filepath.Join(d, "data"), "--web.listen-address="+promAddr)
-		proms = append(proms, promClient{t: t, base: "http://" + promAddr})
+		proms = append(proms, startPrometheus(t, d, map[string]any{
+			"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s", "external_labels": map[string]any{"replica": strconv.Itoa(i)}},
+			"scrape_configs": []any{sdJob},
+		}))
 	}
 	for i, p := range proms {
 		testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("Prometheus %d to discover and scrape both apps", i), func() bool {

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 )
 
@@ -126,43 +124,28 @@ func (w *weCom) messages() []weComMessage {
 // Chinese runbook and the dashboard.
 func TestWeComPaging(t *testing.T) {
 	t.Parallel()
-	prometheus := need(t, "prometheus")
 	dir := t.TempDir()
 	const corpID, secret = "ww0123456789abcdef", "wecom-app-secret-for-the-test"
 	wecom := newWeCom(t, corpID, secret)
 
 	// Alertmanager with the example as written, but for the API's address,
 	// the files' places and shorter waits.
-	raw, err := os.ReadFile("../examples/alertmanager/wecom.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
 	template, _ := filepath.Abs("../examples/alertmanager/templates/tencentchat-zh.tmpl")
 	secretFile := filepath.Join(dir, "wecom-secret")
 	os.WriteFile(secretFile, []byte(secret+"\n"), 0o600)
-	cfg["global"].(map[string]any)["wechat_api_url"] = wecom.url + "/cgi-bin/"
-	cfg["templates"] = []string{template}
-	route := cfg["route"].(map[string]any)
-	route["group_wait"], route["group_interval"], route["repeat_interval"] = "1s", "1s", "1h"
-	for _, r := range cfg["receivers"].([]any) {
-		for _, wc := range r.(map[string]any)["wechat_configs"].([]any) {
-			c := wc.(map[string]any)
-			if c["corp_id"] != corpID {
-				t.Fatalf("the example's corp_id %v is not the test's", c["corp_id"])
+	amAddr := startAlertmanager(t, dir, "../examples/alertmanager/wecom.yml", func(cfg map[string]any) {
+		cfg["global"].(map[string]any)["wechat_api_url"] = wecom.url + "/cgi-bin/"
+		cfg["templates"] = []string{template}
+		for _, r := range cfg["receivers"].([]any) {
+			for _, wc := range r.(map[string]any)["wechat_configs"].([]any) {
+				c := wc.(map[string]any)
+				if c["corp_id"] != corpID {
+					t.Fatalf("the example's corp_id %v is not the test's", c["corp_id"])
+				}
+				c["api_secret_file"] = secretFile
 			}
-			c["api_secret_file"] = secretFile
 		}
-	}
-	out, _ := yaml.Marshal(cfg)
-	amFile := filepath.Join(dir, "alertmanager.yml")
-	os.WriteFile(amFile, out, 0o644)
-	amAddr := testutil.FreeAddr(t)
-	startProc(t, "http://"+amAddr+"/-/ready", need(t, "alertmanager"), "--config.file="+amFile,
-		"--storage.path="+filepath.Join(dir, "am"), "--web.listen-address="+amAddr, "--cluster.listen-address=")
+	})
 
 	// Prometheus with the Chinese alerts, scraping an exporter address
 	// where nothing listens.
@@ -170,7 +153,7 @@ func TestWeComPaging(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644)
 	os.WriteFile(filepath.Join(dir, "alerts.yml"), alerts, 0o644)
 	down := testutil.FreeAddr(t)
-	promCfg, _ := yaml.Marshal(map[string]any{
+	startPrometheus(t, dir, map[string]any{
 		"global":     map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
 		"rule_files": []string{filepath.Join(dir, "rules.yml"), filepath.Join(dir, "alerts.yml")},
 		"scrape_configs": []any{map[string]any{"job_name": "tencentchat",
@@ -178,10 +161,6 @@ func TestWeComPaging(t *testing.T) {
 		"alerting": map[string]any{"alertmanagers": []any{map[string]any{
 			"static_configs": []any{map[string]any{"targets": []string{amAddr}}}}}},
 	})
-	os.WriteFile(filepath.Join(dir, "prometheus.yml"), promCfg, 0o644)
-	promAddr := testutil.FreeAddr(t)
-	startProc(t, "http://"+promAddr+"/-/ready", prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 
 	testutil.WaitFor(t, 60*time.Second, "for the WeCom message", func() bool { return len(wecom.messages()) > 0 })
 	m := wecom.messages()[0]

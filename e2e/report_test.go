@@ -7,14 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/mixin"
@@ -55,17 +52,13 @@ func TestDailyReportSurvivesPrometheusRestart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644)
-	cfg, _ := yaml.Marshal(map[string]any{
+	args, base := prometheusArgs(t, dir, map[string]any{
 		"global":     map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
 		"rule_files": []string{filepath.Join(dir, "rules.yml")},
 		"scrape_configs": []any{map[string]any{"job_name": "tencentchat",
 			"static_configs": []any{map[string]any{"targets": []string{target.Listener.Addr().String()}}}}},
 	})
-	os.WriteFile(filepath.Join(dir, "prometheus.yml"), cfg, 0o644)
-	addr := testutil.FreeAddr(t)
-	args := []string{"--config.file=" + filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr}
-	prom := promClient{t: t, base: "http://" + addr}
+	prom := promClient{t: t, base: base}
 	value := func(q string) string {
 		got := prom.query(q)
 		if len(got) != 1 {
@@ -75,21 +68,7 @@ func TestDailyReportSurvivesPrometheusRestart(t *testing.T) {
 	}
 
 	// The first Prometheus, from before a midnight (at least 5 s ahead).
-	first := exec.Command(prometheus, args...)
-	logFile, _ := os.Create(filepath.Join(dir, "first-prometheus.log"))
-	defer logFile.Close()
-	first.Stdout, first.Stderr = logFile, logFile
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
-	testutil.WaitFor(t, 30*time.Second, "for the first Prometheus", func() bool {
-		resp, err := http.Get(prom.base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
+	first := startProc(t, base+"/-/ready", prometheus, args...)
 	midnight := time.Unix((time.Now().Unix()+5)/day*day+day, 0)
 	time.Sleep(time.Until(midnight.Add(2 * time.Second)))
 	subscribers.Store(150) // 50 gained on the new day
@@ -102,7 +81,7 @@ func TestDailyReportSurvivesPrometheusRestart(t *testing.T) {
 	first.Process.Signal(syscall.SIGTERM)
 	first.Wait()
 	time.Sleep(time.Until(midnight.Add(18 * time.Second)))
-	startProc(t, prom.base+"/-/ready", prometheus, args...)
+	startProc(t, base+"/-/ready", prometheus, args...)
 	if after := time.Since(midnight); after > 55*time.Second {
 		t.Fatalf("Prometheus took until %v after midnight to come back: the day is nearly over", after)
 	}

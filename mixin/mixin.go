@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/google/go-jsonnet"
 	"go.yaml.in/yaml/v3"
@@ -99,7 +100,7 @@ func evaluate(configYAML string, config map[string]any) (*Mixin, error) {
 		return nil, fmt.Errorf("mixin.libsonnet: %w", err)
 	}
 	var m Mixin
-	dec := json.NewDecoder(bytes.NewReader([]byte(out)))
+	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("mixin.libsonnet: its output: %w", err)

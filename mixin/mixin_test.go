@@ -9,9 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/google/go-jsonnet"
+
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 )
 
 // TestShippedFilesAreTheMixin: every file `make mixin` writes is in the
@@ -128,7 +129,7 @@ func TestRunbookLinks(t *testing.T) {
 		anchors := map[string]bool{}
 		for _, line := range strings.Split(string(doc), "\n") {
 			if strings.HasPrefix(line, "#") {
-				anchors[githubAnchor(strings.TrimLeft(line, "# "))] = true
+				anchors[testutil.GitHubAnchor(line)] = true
 			}
 		}
 		alerts, err := os.ReadFile(file)
@@ -154,21 +155,6 @@ func TestRunbookLinks(t *testing.T) {
 			}
 		}
 	}
-}
-
-// githubAnchor is the fragment GitHub gives a heading: lower case, spaces
-// to hyphens, punctuation other than hyphens and underscores dropped.
-func githubAnchor(heading string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
-		switch {
-		case r == ' ':
-			b.WriteByte('-')
-		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // TestChineseAlertsDifferOnlyInText: alerts.zh.yml is alerts.yml with

@@ -1,14 +1,17 @@
 // Package testutil holds helpers shared by the tests of several packages:
-// loopback addresses, waiting, and a log buffer safe to read while written.
+// loopback addresses, waiting, a log buffer safe to read while written,
+// and the anchors GitHub gives headings.
 // Production code does not import it.
 package testutil
 
 import (
 	"bytes"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
@@ -72,4 +75,20 @@ func Measure(n int, f func()) time.Duration {
 // machine.
 func Slack(baseline time.Duration) time.Duration {
 	return 500*time.Millisecond + 3*baseline
+}
+
+// GitHubAnchor is the fragment GitHub gives a Markdown heading: lower case,
+// spaces to hyphens, punctuation other than hyphens and underscores
+// dropped; letters of any script (Chinese headings) kept.
+func GitHubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(strings.TrimLeft(heading, "#"))) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
