@@ -3,6 +3,7 @@ package collector
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"flag"
 	"io"
 	"net/http"
@@ -168,7 +169,7 @@ func normalise(t *testing.T, file string, body []byte) []byte {
 	rd := bufio.NewReader(bytes.NewReader(body))
 	for {
 		mf := &dto.MetricFamily{}
-		if err := protodelim.UnmarshalFrom(rd, mf); err == io.EOF {
+		if err := protodelim.UnmarshalFrom(rd, mf); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			t.Fatalf("protobuf answer: %v", err)
