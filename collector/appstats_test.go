@@ -1,12 +1,9 @@
 package collector
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +28,6 @@ func TestAppStatisticsValues(t *testing.T) {
 	for _, includesToday := range []bool{false, true} {
 		t.Run("includes today "+strconv.FormatBool(includesToday), func(t *testing.T) {
 			r := statsRig(t, includesToday)
-			r.scrape(t, "/metrics", nil) // starts the refresh, does not wait for it
 			r.waitStats(t)
 			f := r.scrape(t, "/metrics", nil)
 			now := time.Now()
@@ -71,81 +67,6 @@ func TestAppStatisticsValues(t *testing.T) {
 				t.Errorf("%d push message series, want c2c and group", n)
 			}
 		})
-	}
-}
-
-// TestAppStatisticsOncePerInterval: however many scrapers, getappinfo is
-// called once per interval; a failed refresh keeps the last good values
-// and is retried after a backoff, not at every scrape.
-func TestAppStatisticsOncePerInterval(t *testing.T) {
-	t.Parallel() // waits on timers and servers more than it computes
-	r := statsRig(t, false)
-	clock := time.Now()
-	var mu sync.Mutex
-	r.exp.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
-	scrapeAll := func(n int) {
-		var scrapes []<-chan scraped
-		for range n {
-			scrapes = append(scrapes, r.goScrape("/metrics", nil))
-		}
-		for _, s := range scrapes {
-			await(t, s)
-		}
-	}
-	calls := func() int64 { return r.simApp.Stats().AppInfoCalls }
-
-	scrapeAll(10)
-	r.waitStats(t)
-	if c := calls(); c != 1 {
-		t.Fatalf("%d getappinfo calls for 10 concurrent scrapes, want 1", c)
-	}
-	advance(29 * time.Minute)
-	scrapeAll(5)
-	r.waitStats(t)
-	if c := calls(); c != 1 {
-		t.Fatalf("%d calls within the 30 min interval, want 1", c)
-	}
-	first := r.scrape(t, "/metrics", nil)
-	refreshed, _ := first.value("tencentchat_app_statistics_last_refresh_timestamp_seconds", nil)
-	dau, _ := first.value("tencentchat_app_daily_active_users", nil)
-
-	// Due again, and the API fails: the last good values stay.
-	advance(2 * time.Minute)
-	r.simApp.SetFaults(simulator.Faults{Rates: map[simulator.FaultKind]float64{simulator.FaultHTTP502: 1}})
-	r.scrape(t, "/metrics", nil)
-	r.waitStats(t)
-	f := r.scrape(t, "/metrics", nil)
-	if c := calls(); c != 4 { // the first try and its two retries
-		t.Fatalf("%d calls after the failing refresh, want 4", c)
-	}
-	if v, _ := f.value("tencentchat_app_daily_active_users", nil); v != dau {
-		t.Errorf("after a failed refresh DAU = %v, want the last good %v", v, dau)
-	}
-	if v, _ := f.value("tencentchat_app_statistics_last_refresh_timestamp_seconds", nil); v != refreshed {
-		t.Errorf("last refresh moved to %v on a failure", v)
-	}
-	if v, _ := f.value("tencentchat_api_request_failures_total", map[string]string{"api": "getappinfo", "reason": "http_status"}); v != 3 {
-		t.Errorf("getappinfo http_status failures %v, want 3", v)
-	}
-	if !strings.Contains(r.logs.String(), "app statistics not refreshed") {
-		t.Error("the failed refresh was not logged")
-	}
-	scrapeAll(5)
-	r.waitStats(t)
-	if c := calls(); c != 4 {
-		t.Fatalf("%d calls: a failed refresh was retried at the next scrapes, before its backoff", c)
-	}
-	r.simApp.SetFaults(simulator.Faults{})
-	advance(16 * time.Second)
-	r.scrape(t, "/metrics", nil)
-	r.waitStats(t)
-	f = r.scrape(t, "/metrics", nil)
-	if c := calls(); c != 5 {
-		t.Fatalf("%d calls, want the retry after the backoff", c)
-	}
-	if v, _ := f.value("tencentchat_app_statistics_last_refresh_timestamp_seconds", nil); v <= refreshed {
-		t.Errorf("last refresh %v not after %v once the retry worked", v, refreshed)
 	}
 }
 
@@ -191,15 +112,12 @@ func TestAppStatisticsOff(t *testing.T) {
 	}
 }
 
-// TestStatisticsOutliveTheScraper: a scrape whose client hangs up after
-// 0.3 s triggered the statistics refresh; the refresh runs in its own
-// context and succeeds, with no backoff. A getappinfo that hangs does not
-// hold the accounts' series of the scrape that started it.
-func TestStatisticsOutliveTheScraper(t *testing.T) {
-	r := statsRig(t, false)
+// TestStatisticsDoNotHoldTheScrape: a getappinfo that hangs does not hold
+// the scrape: the statistics are a job of their own, which no scrape
+// starts or waits for, and the accounts' series are whole.
+func TestStatisticsDoNotHoldTheScrape(t *testing.T) {
+	r := newRig(t, 5, nil)
 	base := testutil.Measure(2, func() { r.scrape(t, "/probe?target=main", nil) })
-	r.waitStats(t)
-	r.exp.now = func() time.Time { return time.Now().Add(time.Hour) } // the statistics are due again
 	release := make(chan struct{})
 	r.setIntercept(func(_ []byte, _ http.ResponseWriter, req *http.Request) bool {
 		if strings.Contains(req.URL.Path, "getappinfo") {
@@ -207,15 +125,10 @@ func TestStatisticsOutliveTheScraper(t *testing.T) {
 		}
 		return false
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+"/metrics", nil)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close() // answered within 0.3 s: the accounts did not wait for getappinfo
-	} else if !errors.Is(err, context.DeadlineExceeded) {
+	if err := r.exp.ApplyConfig(r.withApp(func(a *config.App) { a.AppStatistics = true })); err != nil {
 		t.Fatal(err)
 	}
-	// A scrape with getappinfo still hanging answers at once, accounts whole.
+	testutil.WaitFor(t, 10*time.Second, "for getappinfo to hang", func() bool { return r.simApp.Stats().AppInfoCalls == 1 })
 	start := time.Now()
 	f := r.scrape(t, "/metrics", map[string]string{scrape.TimeoutHeader: "30"})
 	if v, _ := f.value("tencentchat_up", nil); v != 1 || f.count("tencentchat_official_account_up") != 5 {
@@ -227,10 +140,10 @@ func TestStatisticsOutliveTheScraper(t *testing.T) {
 	close(release)
 	r.waitStats(t)
 	f = r.scrape(t, "/metrics", nil)
-	if v, _ := f.value("tencentchat_api_requests_total", map[string]string{"api": "getappinfo"}); v != 2 {
-		t.Errorf("getappinfo requests %v, want 2: the first refresh and the one the hung-up scrape started", v)
+	if v, _ := f.value("tencentchat_api_requests_total", map[string]string{"api": "getappinfo"}); v != 1 {
+		t.Errorf("getappinfo requests %v, want 1", v)
 	}
-	if strings.Contains(r.logs.String(), "app statistics not refreshed") {
-		t.Errorf("the refresh failed:\n%s", r.logs.String())
+	if _, ok := f.value("tencentchat_app_daily_active_users", nil); !ok {
+		t.Errorf("no statistics once getappinfo answered:\n%s", r.logs.String())
 	}
 }

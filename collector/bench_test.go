@@ -89,7 +89,7 @@ func BenchmarkEmit(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				w := exposition.NewWriter(io.Discard, format)
-				writeAccounts(w, []*appCollector{c})
+				writeAccounts(w, defaultFamilies(), []*appCollector{c})
 				if err := w.Flush(); err != nil {
 					b.Fatal(err)
 				}
@@ -100,12 +100,18 @@ func BenchmarkEmit(b *testing.B) {
 }
 
 func benchApp(n int) *app {
-	c := newCounters(log.NewNopLogger(), strconv.Itoa(testApp), "bench")
-	src, err := source.New(appConfig("bench", testApp, "http://unused", n), source.Options{HTTPClient: http.DefaultClient, Tally: c, Logger: log.NewNopLogger()})
+	table := defaultFamilies()
+	var apis []string
+	for _, f := range table {
+		apis = append(apis, f.api)
+	}
+	c := newCounters(log.NewNopLogger(), strconv.Itoa(testApp), "bench", apis)
+	src, err := source.New(appConfig("bench", testApp, "http://unused", n), source.Options{HTTPClient: http.DefaultClient,
+		NewTally: func() source.Tally { return c }, Logger: log.NewNopLogger()})
 	if err != nil {
 		panic(err)
 	}
-	return &app{App: src, counters: c}
+	return &app{App: src, counters: c, families: familiesOn(table, &src.Cfg)}
 }
 
 func fakeResult(n int) *source.Result {
@@ -143,18 +149,21 @@ func collectAccounts(ch chan<- prometheus.Metric, a *app, r *source.Result) {
 		}
 		ch <- m
 	}
-	withPublished(a, func(pub publishedLookup) {
-		for i := range r.Accounts {
-			acct, id := &r.Accounts[i], a.Cfg.Accounts[i]
-			up := source.AccountUp(acct)
-			for _, f := range accountFamilies {
-				if v, ok := f.value(a, i, acct, pub); up && ok {
-					send(f.desc, v, a.SDKAppID, a.Cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
+	for _, f := range a.families {
+		for _, s := range f.accountSeries {
+			s.values(a, func(value func(int, *tencentchat.Result) (float64, bool)) {
+				for i := range r.Accounts {
+					acct, id := &r.Accounts[i], a.Cfg.Accounts[i]
+					if v, ok := value(i, acct); source.AccountUp(acct) && ok {
+						send(s.desc, v, a.SDKAppID, a.Cfg.Name, id, acct.Info.Name, acct.Info.OwnerAccount)
+					}
 				}
-			}
-			send(accountUpDesc, float64(boolInt(up)), a.SDKAppID, a.Cfg.Name, id)
+			})
 		}
-	})
+	}
+	for i := range r.Accounts {
+		send(accountUpDesc, float64(boolInt(source.AccountUp(&r.Accounts[i]))), a.SDKAppID, a.Cfg.Name, a.Cfg.Accounts[i])
+	}
 }
 
 // constRegistry is a registry of a result's account series (and with
@@ -164,7 +173,8 @@ func constRegistry(a *app, res *source.Result, withApp bool) *prometheus.Registr
 	ch := make(chan prometheus.Metric, 5*len(res.Accounts)+200)
 	collectAccounts(ch, a, res)
 	if withApp {
-		emitApp(ch, a, res)
+		emitAccountsApp(ch, &appCollector{a: a, res: res})
+		emitCounters(ch, a)
 	}
 	close(ch)
 	var metrics prebuilt

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
-	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -55,9 +54,9 @@ func TestPublishingActivity(t *testing.T) {
 	r := newRig(t, accounts, func(a *config.App) {
 		a.PublishingActivity, a.PublishingActivityInterval, a.RateLimit = true, 6*time.Second, 0
 	})
-	var last source.PubRound
+	var last pubStory
 	testutil.WaitFor(t, 30*time.Second, "for the first publishing round", func() bool {
-		last, _ = r.exp.state.Load().apps[0].PublishingStory()
+		last, _ = publishingStory(r.exp.state.Load().apps[0])
 		return !last.At.IsZero()
 	})
 	if last.Calls != accounts || last.Accounts != accounts {
@@ -125,7 +124,7 @@ func TestPublishingRoundNeverMakesAScrapeWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 10*time.Second, "for the round to start", func() bool {
-		_, running := r.exp.state.Load().apps[0].PublishingStory()
+		_, running := publishingStory(r.exp.state.Load().apps[0])
 		return running
 	})
 	start := time.Now()
@@ -155,29 +154,5 @@ func TestPublishingOff(t *testing.T) {
 	}
 	if _, ok := f.value("tencentchat_api_requests_total", map[string]string{"api": "official_account_msg_get_simple"}); ok {
 		t.Error("a requests counter for official_account_msg_get_simple with publishing off")
-	}
-}
-
-// TestPublishingOncePerIntervalAcrossReloads: a reload that changes the
-// app does not start a new round early: the app that replaces it waits
-// for the interval since the last round began.
-func TestPublishingOncePerIntervalAcrossReloads(t *testing.T) {
-	t.Parallel() // waits on timers and servers more than it computes
-	const accounts, interval = 20, 10 * time.Second
-	r := newRig(t, accounts, func(a *config.App) {
-		a.PublishingActivity, a.PublishingActivityInterval = true, interval
-	})
-	story := func() source.PubRound {
-		last, _ := r.exp.state.Load().apps[0].PublishingStory()
-		return last
-	}
-	testutil.WaitFor(t, 30*time.Second, "for the first publishing round", func() bool { return !story().At.IsZero() })
-	first := story().At
-	if err := r.exp.ApplyConfig(r.withApp(func(a *config.App) { a.RateLimit = 50 })); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitFor(t, 30*time.Second, "for the next round", func() bool { return story().At.After(first) })
-	if gap := story().At.Sub(first); gap < interval {
-		t.Errorf("the next round began %v after the first, within the interval %v", gap, interval)
 	}
 }

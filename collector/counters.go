@@ -19,7 +19,8 @@ import (
 // Their label sets are fixed: one series per documented code plus "other",
 // so an API that sends fresh codes cannot grow the exposition.
 type counters struct {
-	api     [len(apis)]apiCounters
+	apis    []string      // the api label values, in api's order: the families' APIs
+	api     []apiCounters // by apis' index
 	invalid atomic.Uint64
 	missing atomic.Uint64 // accounts an answer with ErrorCode 0 left out
 
@@ -39,21 +40,11 @@ type apiCounters struct {
 	codes    [len(codeLabels)]atomic.Uint64 // by codeSlot; the last is "other"
 }
 
-// apis are the api label values, in counters.api's order.
-var apis = [...]string{tencentchat.APIOfficialAccountInfo, tencentchat.APIAppInfo, tencentchat.APIMsgGetSimple, tencentchat.APIPushStatistics}
-
-const (
-	apiOfficialAccounts = iota
-	apiAppInfo
-	apiMsgGetSimple
-	apiPushStatistics
-)
-
-// apiIndex is the index of an api in counters.api. An API not in apis has
-// none: its calls are logged as a bug and counted nowhere, never booked
-// under another API's name.
-func apiIndex(name string) (int, bool) {
-	i := slices.Index(apis[:], name)
+// apiIndex is the index of an api in c.apis. An API not in apis has none:
+// its calls are logged as a bug and counted nowhere, never booked under
+// another API's name.
+func (c *counters) apiIndex(name string) (int, bool) {
+	i := slices.Index(c.apis, name)
 	return i, i >= 0
 }
 
@@ -86,8 +77,9 @@ func codeSlot(code int) (int, bool) {
 	return len(codeLabels) - 1, false
 }
 
-func newCounters(logger log.Logger, sdkappid, name string) *counters {
-	c := &counters{logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute},
+// newCounters are an app's counters, with a slot for each of apis.
+func newCounters(logger log.Logger, sdkappid, name string, apis []string) *counters {
+	c := &counters{apis: apis, api: make([]apiCounters, len(apis)), logger: logger, unknownCodes: rate.Sometimes{First: 1, Interval: time.Minute},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: durationName, Help: durationHelp, Buckets: durationBuckets,
 			ConstLabels: prometheus.Labels{"sdkappid": sdkappid, "app_name": name},
@@ -110,9 +102,9 @@ func (c *counters) Code(apiName string, code int) {
 
 // apiOf is apiIndex, logging an API it does not know.
 func (c *counters) apiOf(name string) (int, bool) {
-	i, ok := apiIndex(name)
+	i, ok := c.apiIndex(name)
 	if !ok {
-		level.Error(c.logger).Log("msg", "bug: a call of an API the counters do not know; add it to collector.apis", "api", name)
+		level.Error(c.logger).Log("msg", "bug: a call of an API the counters do not know; add it to its family's row (families.go)", "api", name)
 	}
 	return i, ok
 }

@@ -15,7 +15,11 @@ import (
 // is counted nowhere (never under get_official_account_info) and logged.
 func TestCountersBookEachAPIUnderItsName(t *testing.T) {
 	var logs testutil.Buffer
-	c := newCounters(log.NewLogfmtLogger(&logs), "1400000000", "main")
+	apis := New(log.NewNopLogger()).apis
+	if len(apis) != 4 {
+		t.Fatalf("the table's APIs are %q, want the four the exporter calls", apis)
+	}
+	c := newCounters(log.NewLogfmtLogger(&logs), "1400000000", "main", apis)
 	for i, api := range apis {
 		c.Attempt(tencentchat.Attempt{API: api, Code: 70001})
 		c.Code(api, 130004)

@@ -13,38 +13,52 @@ import (
 
 // writeDebug is /probe?target=...&debug=true: the story of a scrape that
 // has just run as any other (its deadline and counters are a normal
-// scrape's), then its metrics: the app's settings, where the result
-// came from, every API call, the accounts that came back with their own
-// code or not at all, and the last statistics refresh.
+// scrape's), then its metrics: the app's settings, then each of its
+// families' lines (where the accounts' result came from, every API call,
+// the accounts that came back with their own code or not at all; each
+// background job's last run).
 func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Duration, gatherErr error) {
-	a, res := c.a, c.res
 	var b strings.Builder
-	b.WriteString(a.Cfg.Describe())
+	b.WriteString(c.a.Cfg.Describe())
 	fmt.Fprintf(&b, "\nScrape: timeout %v less offset %v = deadline %v; answered after %v; tencentchat_up %d\n",
-		sw.Timeout, offset, sw.Deadline, time.Since(sw.Start).Round(time.Millisecond), boolInt(res.OK))
+		sw.Timeout, offset, sw.Deadline, time.Since(sw.Start).Round(time.Millisecond), boolInt(c.res.OK))
+	for _, f := range c.a.families {
+		if f.debug != nil {
+			f.debug(&b, c)
+		}
+	}
+	b.WriteString("\nMetrics:\n")
+	if gatherErr != nil {
+		fmt.Fprintf(&b, "gathering failed: %v\n", gatherErr)
+	}
+	_, _ = io.WriteString(w, b.String())
+}
 
+// debugAccounts is the accounts' lines of the debug probe.
+func debugAccounts(b *strings.Builder, c *appCollector) {
+	a, res := c.a, c.res
 	calls := res.Calls()
 	switch c.origin {
 	case source.Fetched:
-		fmt.Fprintf(&b, "\nFetched by this scrape: %s calls (%d):\n", tencentchat.APIOfficialAccountInfo, len(calls))
+		fmt.Fprintf(b, "\nFetched by this scrape: %s calls (%d):\n", tencentchat.APIOfficialAccountInfo, len(calls))
 	case source.Refreshed:
 		if res == source.NotYet {
-			fmt.Fprintf(&b, "\nNo %s call: the app is refreshed in the background every %v, and its first refresh has not ended yet.\n",
+			fmt.Fprintf(b, "\nNo %s call: the app is refreshed in the background every %v, and its first refresh has not ended yet.\n",
 				tencentchat.APIOfficialAccountInfo, a.Cfg.RefreshInterval)
 			break
 		}
-		fmt.Fprintf(&b, "\nServed from the refresh at %s (every %v, started %v ago): no %s call of this scrape; the refresh's calls (%d):\n",
+		fmt.Fprintf(b, "\nServed from the refresh at %s (every %v, started %v ago): no %s call of this scrape; the refresh's calls (%d):\n",
 			res.At.UTC().Format(time.RFC3339Nano), a.Cfg.RefreshInterval, time.Since(res.At).Round(time.Millisecond), tencentchat.APIOfficialAccountInfo, len(calls))
 	}
 	if len(calls) == 0 && res != source.NotYet {
 		b.WriteString("  none\n")
 	}
 	for _, c := range calls {
-		fmt.Fprintf(&b, "  batch %d (%d accounts) ", c.Batch, c.Accounts)
-		writeAttempt(&b, c.Attempt)
+		fmt.Fprintf(b, "  batch %d (%d accounts) ", c.Batch, c.Accounts)
+		writeAttempt(b, c.Attempt)
 	}
 	if res.NotCalled > 0 {
-		fmt.Fprintf(&b, "  %d of %d batches were not called: the deadline came first", res.NotCalled, a.Cfg.Batches())
+		fmt.Fprintf(b, "  %d of %d batches were not called: the deadline came first", res.NotCalled, a.Cfg.Batches())
 		if a.Cfg.RefreshInterval > 0 {
 			b.WriteString(" (see the refresh pace above)")
 		}
@@ -59,62 +73,21 @@ func writeDebug(w io.Writer, c *appCollector, sw *scrape.Window, offset time.Dur
 		case source.AccountUp(r):
 			continue
 		case res.Added != nil && res.Added[i]:
-			fmt.Fprintf(&b, "  %s: not fetched yet: a reload added it after this refresh\n", id)
+			fmt.Fprintf(b, "  %s: not fetched yet: a reload added it after this refresh\n", id)
 		case !r.Answered && res.BatchAnswered(i):
-			fmt.Fprintf(&b, "  %s: not in the answer\n", id)
+			fmt.Fprintf(b, "  %s: not in the answer\n", id)
 		case !r.Answered:
-			fmt.Fprintf(&b, "  %s: its batch got no usable answer\n", id)
+			fmt.Fprintf(b, "  %s: its batch got no usable answer\n", id)
 		case r.Err != nil:
-			fmt.Fprintf(&b, "  %s: its item was malformed: %v\n", id, r.Err)
+			fmt.Fprintf(b, "  %s: its item was malformed: %v\n", id, r.Err)
 		default:
-			fmt.Fprintf(&b, "  %s: ErrorCode %d\n", id, r.Info.ErrorCode.V)
+			fmt.Fprintf(b, "  %s: ErrorCode %d\n", id, r.Info.ErrorCode.V)
 		}
 		n++
 	}
 	if n == 0 {
 		b.WriteString("  none\n")
 	}
-
-	if a.Cfg.PushStatistics {
-		fmt.Fprintf(&b, "\n%s (push funnel, with the app statistics every %v, one call at most, at most one a second):\n  %s\n",
-			tencentchat.APIPushStatistics, a.Cfg.AppStatisticsInterval, pushSummary(a))
-		if _, last := a.PushStats(); !last.At.IsZero() {
-			for _, at := range last.Calls {
-				b.WriteString("  ")
-				writeAttempt(&b, at)
-			}
-		}
-	}
-	if a.Cfg.PublishingActivity {
-		fmt.Fprintf(&b, "\n%s (publishing activity, one call per account every %v, at most %g calls/s, apart from scrapes):\n  %s\n",
-			tencentchat.APIMsgGetSimple, a.Cfg.PublishingActivityInterval, a.Cfg.PublishingPace(), publishingSummary(a))
-	}
-	if a.Cfg.AppStatistics {
-		last, running := a.StatsStory()
-		fmt.Fprintf(&b, "\n%s (app statistics, refreshed every %v apart from scrapes):\n", tencentchat.APIAppInfo, a.Cfg.AppStatisticsInterval)
-		switch {
-		case last.At.IsZero() && running:
-			b.WriteString("  the first refresh is under way\n")
-		case last.At.IsZero():
-			b.WriteString("  not refreshed yet\n")
-		default:
-			outcome := "succeeded"
-			if last.Err != nil {
-				outcome = "failed: " + last.Err.Error()
-			}
-			fmt.Fprintf(&b, "  last refresh at %s %s; its calls (%d):\n", last.At.UTC().Format(time.RFC3339), outcome, len(last.Calls))
-			for _, at := range last.Calls {
-				b.WriteString("  ")
-				writeAttempt(&b, at)
-			}
-		}
-	}
-
-	b.WriteString("\nMetrics:\n")
-	if gatherErr != nil {
-		fmt.Fprintf(&b, "gathering failed: %v\n", gatherErr)
-	}
-	_, _ = io.WriteString(w, b.String())
 }
 
 // writeAttempt writes one call's line.

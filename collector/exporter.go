@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -47,8 +48,11 @@ const minIdleConns = 32
 // It is safe for concurrent use: scrapes see one configuration whole, never
 // half of two.
 type Exporter struct {
-	logger log.Logger
-	now    func() time.Time // the clock of app statistics' days and intervals; tests set it
+	logger   log.Logger
+	now      func() time.Time // the clock of Beijing days; tests set it
+	families []*family        // the table (families.go)
+	apis     []string         // the families' APIs: the counters' slots
+	jobs     []*source.Job    // the families' jobs
 
 	applyMu   sync.Mutex   // serialises ApplyConfig; guards http and idleConns
 	http      *http.Client // shared by the apps' clients; replaced by a larger one when needed
@@ -76,10 +80,19 @@ type state struct {
 }
 
 // New returns an Exporter with no apps; give it some with ApplyConfig.
-func New(logger log.Logger) *Exporter {
-	e := &Exporter{logger: logger, now: time.Now, http: tencentchat.NewHTTPClient(minIdleConns), idleConns: minIdleConns,
+func New(logger log.Logger) *Exporter { return newExporter(logger, defaultFamilies()) }
+
+// newExporter is New with a table of families of its own.
+func newExporter(logger log.Logger, table []*family) *Exporter {
+	e := &Exporter{logger: logger, now: time.Now, families: table, http: tencentchat.NewHTTPClient(minIdleConns), idleConns: minIdleConns,
 		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadSuccessName, Help: reloadSuccessHelp}),
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: reloadTimeName, Help: reloadTimeHelp}),
+	}
+	for _, f := range table {
+		e.apis = append(e.apis, f.api)
+		if f.job != nil && !slices.Contains(e.jobs, f.job) {
+			e.jobs = append(e.jobs, f.job)
+		}
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}})
@@ -95,8 +108,9 @@ func (e *Exporter) ReloadMetrics() []prometheus.Collector {
 // ApplyConfig replaces the apps. It builds everything first and swaps at
 // the end, so a failure leaves the running configuration untouched. An
 // app whose configuration did not change is kept as it is, its background
-// refresh undisturbed; a changed one is rebuilt from its predecessor
-// (source.App's inherit and Retire say what carries over). A configuration
+// jobs undisturbed; a changed one is rebuilt from its predecessor, whose
+// whole state it takes when it keeps the SDKAppID (source.App's inherit
+// and Retire). A configuration
 // applied is a successful load for the reload metrics.
 func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 	e.applyMu.Lock()
@@ -132,15 +146,13 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		next.byName[ac.Name] = a
 		next.bySDKAppID[a.SDKAppID] = a
 	}
+	var retired []*source.App
 	for _, a := range old.apps {
 		if !kept[a] {
-			// A successor refreshed in the background takes the refresh
-			// in flight; otherwise it is cut.
-			succ := next.byName[a.Cfg.Name]
-			a.Retire(succ != nil && succ.Cfg.RefreshInterval > 0 && succ.Cfg.SDKAppID == a.Cfg.SDKAppID)
+			retired = append(retired, a.App)
 		}
 	}
-	source.StartRefreshes(e.ctx, started)
+	source.Start(e.ctx, started, retired)
 	e.state.Store(next)
 	e.fingerprint.Store(cfg.Fingerprint)
 	e.filesStale.Store(false)
@@ -150,27 +162,31 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 }
 
 func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
-	a := &app{}
 	id := strconv.FormatUint(ac.SDKAppID, 10)
 	// One logger per app: every line about it carries its name and
 	// SDKAppID, in that order.
 	logger := log.With(e.logger, "app", ac.Name, "sdkappid", id)
-	prev := old.byName[ac.Name]
-	if prev != nil && prev.Cfg.SDKAppID == ac.SDKAppID {
-		a.counters = prev.counters
-	} else {
-		a.counters = newCounters(logger, id, ac.Name)
-	}
-	o := source.Options{HTTPClient: e.http, Tally: a.counters, Logger: logger, StatsFields: statsFields}
-	if prev != nil {
+	o := source.Options{HTTPClient: e.http, Logger: logger, Jobs: e.jobs, Now: e.now,
+		NewTally: func() source.Tally { return newCounters(logger, id, ac.Name, e.apis) }}
+	if prev := old.byName[ac.Name]; prev != nil {
 		o.Prev = prev.App
 	}
 	src, err := source.New(ac, o)
 	if err != nil {
 		return nil, err
 	}
-	a.App = src
-	return a, nil
+	return &app{App: src, counters: src.Tally().(*counters), families: familiesOn(e.families, &src.Cfg)}, nil
+}
+
+// familiesOn are the rows of table that c has on.
+func familiesOn(table []*family, c *config.App) []*family {
+	var out []*family
+	for _, f := range table {
+		if f.on(c) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Reload loads a configuration with load and applies it, recording the

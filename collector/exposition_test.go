@@ -58,7 +58,7 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 			if w == nil {
 				t.Fatal("the writer does not write this format")
 			}
-			writeAccounts(w, []*appCollector{direct})
+			writeAccounts(w, defaultFamilies(), []*appCollector{direct})
 			if err := w.Flush(); err != nil {
 				t.Fatal(err)
 			}
@@ -73,13 +73,14 @@ func TestDirectWriterMatchesClientGolang(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// Every value family but the publishing ones (off here), and
-			// the up family.
+			// Every value family of the families on (publishing is off
+			// here), and the up family.
 			n := 1
-			for _, f := range accountFamilies {
-				if !f.publishing {
-					n++
-				}
+			for _, f := range a.families {
+				n += len(f.accountSeries)
+			}
+			if n != 5 {
+				t.Fatalf("%d account families, want subscribers, last message, creation, limit and up", n)
 			}
 			if format.FormatType() == expfmt.TypeProtoDelim {
 				g, wt := decodeFamilies(t, &got), decodeFamilies(t, &want)
@@ -161,7 +162,7 @@ func TestZeroTimesLeftOut(t *testing.T) {
 		SubscriberNum: zero, CreateTime: zero, LastMsgTime: zero}}}}
 	var got bytes.Buffer
 	w := exposition.NewWriter(&got, expfmt.NewFormat(expfmt.TypeTextPlain))
-	writeAccounts(w, []*appCollector{{a: a, res: res}})
+	writeAccounts(w, defaultFamilies(), []*appCollector{{a: a, res: res}})
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}

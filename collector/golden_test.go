@@ -22,7 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
-	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
 
@@ -127,26 +127,12 @@ func TestGoldenWorld(t *testing.T) {
 }
 
 // waitSettled waits until every background job of every app has ended its
-// first round: statistics, the push funnel, publishing, the refresh.
+// first run: statistics, the push funnel, publishing, the refresh.
 func waitSettled(t *testing.T, e *Exporter) {
 	t.Helper()
-	testutil.WaitFor(t, 20*time.Second, "every app's first rounds", func() bool {
-		for _, a := range e.state.Load().apps {
-			if _, push := a.PushStats(); push.At.IsZero() {
-				return false
-			}
-			if last, running := a.StatsStory(); last.At.IsZero() || running {
-				return false
-			}
-			if last, running := a.PublishingStory(); last.At.IsZero() || running {
-				return false
-			}
-			if !a.Ready() {
-				return false
-			}
-		}
-		return true
-	})
+	for _, a := range e.state.Load().apps {
+		waitJobs(t, a, source.StatisticsJobName, source.PushJob.Name, source.PublishingJob.Name, source.AccountsJob.Name)
+	}
 }
 
 // normalise masks the values of volatile series: in the text formats the

@@ -166,7 +166,7 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 	reg.MustRegister(static...)
 	collectors := make([]*appCollector, len(apps))
 	for i, a := range apps {
-		collectors[i] = &appCollector{now: e.now, ctx: win.Ctx, a: a}
+		collectors[i] = &appCollector{ctx: win.Ctx, a: a}
 		reg.MustRegister(collectors[i])
 	}
 	mfs, gatherErr := reg.Gather()
@@ -187,7 +187,7 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 		if debug {
 			writeDebug(out, collectors[0], win, opts.TimeoutOffset, gatherErr)
 		}
-		return encode(out, format, mfs, collectors)
+		return encode(out, format, mfs, e.families, collectors)
 	})
 	if err != nil {
 		level.Error(e.logger).Log("msg", "encoding the scrape", "err", err)
@@ -197,9 +197,9 @@ func (e *Exporter) serveScrape(w http.ResponseWriter, r *http.Request, opts Hand
 // encode writes the accounts' families straight from the results, then the
 // gathered ones with client_golang's encoder, which ends an OpenMetrics
 // answer with its # EOF.
-func encode(out io.Writer, format expfmt.Format, mfs []*dto.MetricFamily, cs []*appCollector) error {
+func encode(out io.Writer, format expfmt.Format, mfs []*dto.MetricFamily, table []*family, cs []*appCollector) error {
 	ew := exposition.NewWriter(out, format)
-	writeAccounts(ew, cs)
+	writeAccounts(ew, table, cs)
 	if err := ew.Flush(); err != nil {
 		return err
 	}

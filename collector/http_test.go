@@ -158,7 +158,7 @@ func TestConnectionsReused(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	for _, a := range e.state.Load().apps {
-		reg.MustRegister(&appCollector{now: e.now, ctx: context.Background(), a: a})
+		reg.MustRegister(&appCollector{ctx: context.Background(), a: a})
 	}
 	// The first scrape opens one connection per app. A later one opens
 	// none once the transport has put the first's back in its pool, which

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,61 +86,6 @@ func TestFailedRefreshServedAsFailed(t *testing.T) {
 	}
 	if v, _ := f.value("tencentchat_api_errors_total", map[string]string{"code": "131000"}); v < 1 {
 		t.Errorf("131000 counted %v times", v)
-	}
-}
-
-// TestRefreshPaced: a refresh spreads its calls over half the interval, at
-// most max(calls / (interval / 2), 1) a second and never above rate_limit,
-// instead of a burst. Arrival times are checked against the spacing, with
-// slack from the round trip of a call measured in the same test.
-func TestRefreshPaced(t *testing.T) {
-	t.Parallel() // waits on timers and servers more than it computes
-	cases := []struct {
-		name      string
-		interval  time.Duration
-		rateLimit float64
-		spacing   time.Duration
-	}{
-		{"half the interval", 2 * time.Second, 0, 100 * time.Millisecond},     // 10 calls over 1 s
-		{"rate_limit is lower", 8 * time.Second, 1.5, 666 * time.Millisecond}, // 2.5/s by the interval, 1.5/s by rate_limit
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := newRig(t, 500, func(a *config.App) { a.Concurrency = 4; a.RateLimit = 0 })
-			base := testutil.Measure(3, func() { r.scrape(t, "/metrics", nil) })
-			var (
-				mu       sync.Mutex
-				arrivals []time.Time
-			)
-			r.setIntercept(func(_ []byte, _ http.ResponseWriter, _ *http.Request) bool {
-				mu.Lock()
-				arrivals = append(arrivals, time.Now())
-				mu.Unlock()
-				return false
-			})
-			cfg := *r.cfg
-			cfg.Apps = []config.App{r.cfg.Apps[0]}
-			cfg.Apps[0].RefreshInterval, cfg.Apps[0].RateLimit = c.interval, c.rateLimit
-			if err := r.exp.ApplyConfig(&cfg); err != nil {
-				t.Fatal(err)
-			}
-			testutil.WaitFor(t, 30*time.Second, "for the first refresh", r.exp.Ready)
-			r.exp.Close() // no second refresh
-			mu.Lock()
-			defer mu.Unlock()
-			if len(arrivals) != 10 {
-				t.Fatalf("%d calls in a refresh, want the 10 batches", len(arrivals))
-			}
-			slack := testutil.Slack(base)
-			for k, at := range arrivals {
-				if d, least := at.Sub(arrivals[0]), time.Duration(k)*c.spacing-slack; d < least {
-					t.Errorf("call %d arrived %v after the first, want at least %v (spacing %v, slack %v)", k, d, least, c.spacing, slack)
-				}
-			}
-			if span, most := arrivals[9].Sub(arrivals[0]), 9*c.spacing+slack; span > most {
-				t.Errorf("the calls took %v, want at most %v", span, most)
-			}
-		})
 	}
 }
 

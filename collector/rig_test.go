@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/config"
+	"github.com/tencentchat-exporter/tencentchat_exporter/internal/source"
 	"github.com/tencentchat-exporter/tencentchat_exporter/internal/testutil"
 	"github.com/tencentchat-exporter/tencentchat_exporter/simulator"
 )
@@ -160,15 +161,45 @@ func newRigOpts(t *testing.T, accounts int, mod func(*config.App), opts HandlerO
 	return r
 }
 
-// waitStats waits until no statistics refresh of the rig's app is running:
-// a scrape starts one and does not wait for it.
+// waitStats waits until the rig's app's daily jobs (statistics, push)
+// have each ended a run and none is under way.
 func (r *rig) waitStats(t *testing.T) {
 	t.Helper()
-	a := r.exp.state.Load().apps[0]
-	testutil.WaitFor(t, 10*time.Second, "for the statistics refresh", func() bool {
-		_, running := a.StatsStory()
-		return !running
+	waitJobs(t, r.exp.state.Load().apps[0], source.StatisticsJobName, source.PushJob.Name)
+}
+
+// waitJobs waits until each of the named jobs that a runs has ended a run
+// and is not running.
+func waitJobs(t *testing.T, a *app, names ...string) {
+	t.Helper()
+	testutil.WaitFor(t, 20*time.Second, "for the jobs' runs", func() bool {
+		for _, name := range names {
+			if !a.Runs(name) {
+				continue
+			}
+			if last, running := a.Story(name); last.At.IsZero() || running {
+				return false
+			}
+		}
+		return true
 	})
+}
+
+// pubStory is a publishing round's story as the tests read it.
+type pubStory struct {
+	At              time.Time
+	Calls, Accounts int
+}
+
+// publishingStory is a's last ended publishing round, and whether one is
+// under way.
+func publishingStory(a *app) (pubStory, bool) {
+	last, running := a.Story(source.PublishingJob.Name)
+	r, before := a.Published().Round()
+	if running {
+		r = before
+	}
+	return pubStory{last.At, len(last.Calls), r.Accounts}, running
 }
 
 func (r *rig) setIntercept(f func(body []byte, w http.ResponseWriter, req *http.Request) bool) {

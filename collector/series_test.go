@@ -32,7 +32,7 @@ func TestDescriptorsMatchSeries(t *testing.T) {
 	r.scrape(t, "/metrics", nil)
 	r.waitStats(t)
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(described{&appCollector{now: r.exp.now, ctx: context.Background(), a: r.exp.state.Load().apps[0]}})
+	reg.MustRegister(described{&appCollector{ctx: context.Background(), a: r.exp.state.Load().apps[0]}})
 	reg.MustRegister(r.exp.ReloadMetrics()...)
 	mfs, err := reg.Gather()
 	if err != nil {

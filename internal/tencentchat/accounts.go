@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-
-	"golang.org/x/time/rate"
 )
 
 // APIPath is the path of get_official_account_info.
@@ -53,12 +51,12 @@ func NewBatch(ids []string, fields []Field) (*Batch, error) {
 // waited on before every HTTP call, retries included, besides the app's
 // limiter (a background refresh's pace). observe, if not nil, is told of
 // every HTTP call, retries included.
-func (c *Client) Fetch(ctx context.Context, b *Batch, out []Result, pace *rate.Limiter, observe func(Attempt)) (otherCodes []int, err error) {
+func (c *Client) Fetch(ctx context.Context, b *Batch, out []Result, pace Waiter, observe func(Attempt)) (otherCodes []int, err error) {
 	if len(out) != len(b.ids) {
 		return nil, errors.New("result slice does not match the batch")
 	}
 	env := &envelope{OfficialAccountInfoList: make(itemList, 0, len(b.ids)), asked: len(b.ids)}
-	if err := c.do(ctx, APIOfficialAccountInfo, APIPath, b.body, env, waiter(pace), observe); err != nil {
+	if err := c.do(ctx, APIOfficialAccountInfo, APIPath, b.body, env, pace, observe); err != nil {
 		return nil, err
 	}
 	return matchResults(b.ids, env.OfficialAccountInfoList, out), nil

@@ -3,8 +3,6 @@ package tencentchat
 import (
 	"context"
 	"encoding/json"
-
-	"golang.org/x/time/rate"
 )
 
 // APIMsgGetSimple is official_account_msg_get_simple, an account's newest
@@ -70,7 +68,7 @@ func (a *msgAnswer) newest() (p Published, bad int) {
 // sequence or time could not be used. A non-zero ErrorCode (130004 for an
 // account that is gone) is an *Error, as for any call. pace, if not nil,
 // is waited on before every HTTP call; observe is told of each.
-func (c *Client) LatestPublished(ctx context.Context, account string, pace *rate.Limiter, observe func(Attempt)) (p Published, bad int, err error) {
+func (c *Client) LatestPublished(ctx context.Context, account string, pace Waiter, observe func(Attempt)) (p Published, bad int, err error) {
 	body, err := json.Marshal(struct {
 		Account string `json:"Official_Account"`
 		N       int    `json:"ReqMsgNumber"`
@@ -79,7 +77,7 @@ func (c *Client) LatestPublished(ctx context.Context, account string, pace *rate
 		return Published{}, 0, err
 	}
 	var ans msgAnswer
-	if err := c.do(ctx, APIMsgGetSimple, MsgGetSimplePath, body, &ans, waiter(pace), observe); err != nil {
+	if err := c.do(ctx, APIMsgGetSimple, MsgGetSimplePath, body, &ans, pace, observe); err != nil {
 		return Published{}, 0, err
 	}
 	p, bad = ans.newest()

@@ -35,14 +35,6 @@ type Waiter interface {
 	Wait(ctx context.Context) error
 }
 
-// waiter is l as a Waiter: nil (no spacing) when l is nil.
-func waiter(l *rate.Limiter) Waiter {
-	if l == nil {
-		return nil
-	}
-	return l
-}
-
 // The APIs the client calls, by the names the exporter's api label uses.
 const (
 	APIOfficialAccountInfo = "get_official_account_info"
