@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,9 +119,16 @@ func TestAppStatisticsOff(t *testing.T) {
 func TestStatisticsDoNotHoldTheScrape(t *testing.T) {
 	r := newRig(t, 5, nil)
 	base := testutil.Measure(2, func() { r.scrape(t, "/probe?target=main", nil) })
-	release := make(chan struct{})
+	release, hung := make(chan struct{}), make(chan struct{}, 1)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the rig's servers close, or their Close waits forever
 	r.setIntercept(func(_ []byte, _ http.ResponseWriter, req *http.Request) bool {
 		if strings.Contains(req.URL.Path, "getappinfo") {
+			select {
+			case hung <- struct{}{}:
+			default:
+			}
 			<-release
 		}
 		return false
@@ -128,7 +136,11 @@ func TestStatisticsDoNotHoldTheScrape(t *testing.T) {
 	if err := r.exp.ApplyConfig(r.withApp(func(a *config.App) { a.AppStatistics = true })); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, "for getappinfo to hang", func() bool { return r.simApp.Stats().AppInfoCalls == 1 })
+	select {
+	case <-hung:
+	case <-time.After(10 * time.Second):
+		t.Fatal("getappinfo was not called within 10 s of turning the statistics on")
+	}
 	start := time.Now()
 	f := r.scrape(t, "/metrics", map[string]string{scrape.TimeoutHeader: "30"})
 	if v, _ := f.value("tencentchat_up", nil); v != 1 || f.count("tencentchat_official_account_up") != 5 {
@@ -137,7 +149,7 @@ func TestStatisticsDoNotHoldTheScrape(t *testing.T) {
 	if d, limit := time.Since(start), 5*time.Second+testutil.Slack(base); d > limit {
 		t.Errorf("the scrape took %v, over %v: it waited for getappinfo (a healthy scrape: %v)", d, limit, base)
 	}
-	close(release)
+	unblock()
 	r.waitStats(t)
 	f = r.scrape(t, "/metrics", nil)
 	if v, _ := f.value("tencentchat_api_requests_total", map[string]string{"api": "getappinfo"}); v != 1 {

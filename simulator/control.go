@@ -8,16 +8,15 @@ import (
 	"time"
 )
 
-// Mux serves the simulated API at its paths (get_official_account_info,
-// getappinfo) and, with control, the control API under /simulator/, as the
+// Mux serves the simulated API at every path of its route table and,
+// with control, the control API under /simulator/, as the
 // tencentchat-simulator command and the exporter's demo mode both serve
 // it. The control API is for loopback use only.
 func (s *Simulator) Mux(control bool) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle(Path, s)
-	mux.Handle(AppInfoPath, s)
-	mux.Handle(MsgPath, s)
-	mux.Handle(PushPath, s)
+	for path := range routes {
+		mux.Handle(path, s)
+	}
 	if control {
 		mux.Handle("/simulator/", s.ControlHandler())
 	}

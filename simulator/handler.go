@@ -38,8 +38,54 @@ var errorInfo = map[int]string{
 	131000: "official account service not enabled for this AppId",
 }
 
+// route is one API the simulator answers: a row per data family. Adding
+// an API is a row here, its answer function and its Stats field; the
+// checks every call goes through (signature, faults, rate limit) are
+// shared and stay in ServeHTTP.
+type route struct {
+	// tally records one call that reached the app, faults included;
+	// it runs with a.mu held.
+	tally func(a *App, now time.Time)
+	// answer reads the request body and returns the answer, or an
+	// error code for the reference's error answer.
+	answer func(a *App, r *http.Request, now time.Time, f *Faults) ([]byte, int)
+}
+
+// routes maps each API path to its row. It is never written.
+var routes = map[string]route{
+	Path: {
+		tally: func(a *App, _ time.Time) { a.calls++ },
+		answer: func(a *App, r *http.Request, now time.Time, f *Faults) ([]byte, int) {
+			ids, filter, code := parseBody(r.Body)
+			if code != 0 {
+				return nil, code
+			}
+			return a.answer(ids, filter, now, f.shape()), 0
+		},
+	},
+	AppInfoPath: {
+		tally: func(a *App, _ time.Time) { a.appInfoCalls++ },
+		answer: func(a *App, r *http.Request, now time.Time, _ *Faults) ([]byte, int) {
+			return a.appInfo(r.Body, now)
+		},
+	},
+	MsgPath: {
+		tally: func(a *App, _ time.Time) { a.msgCalls++ },
+		answer: func(a *App, r *http.Request, _ time.Time, _ *Faults) ([]byte, int) {
+			return a.messages(r.Body)
+		},
+	},
+	PushPath: {
+		tally: func(a *App, now time.Time) { a.pushCalls = append(a.pushCalls, now) },
+		answer: func(a *App, r *http.Request, now time.Time, _ *Faults) ([]byte, int) {
+			return a.pushStatistics(r.Body, now)
+		},
+	},
+}
+
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != Path && r.URL.Path != AppInfoPath && r.URL.Path != MsgPath && r.URL.Path != PushPath {
+	route, ok := routes[r.URL.Path]
+	if !ok {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
@@ -74,7 +120,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 70020) // the reference: SDKAppID not found (wrong region)
 		return
 	}
-	faults := app.count(s.clock(), r.URL.Path)
+	faults := app.count(s.clock(), route)
 
 	if faults.Latency > 0 || faults.LatencyJitter > 0 {
 		d := faults.Latency
@@ -138,22 +184,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var body []byte
-	code := 0
-	switch r.URL.Path {
-	case PushPath:
-		body, code = app.pushStatistics(r.Body, s.clock())
-	case MsgPath:
-		body, code = app.messages(r.Body)
-	case AppInfoPath:
-		body, code = app.appInfo(r.Body, s.clock())
-	default:
-		var ids []string
-		var filter filterSet
-		if ids, filter, code = parseBody(r.Body); code == 0 {
-			body = app.answer(ids, filter, s.clock(), faults.shape())
-		}
-	}
+	body, code := route.answer(app, r, s.clock(), &faults)
 	if code != 0 {
 		writeError(w, code)
 		return
@@ -161,21 +192,12 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.deliver(w, body, &faults)
 }
 
-// count records a call to path for the app's statistics and returns its
-// faults.
-func (a *App) count(now time.Time, path string) Faults {
+// count records a call on route for the app's statistics and returns
+// its faults.
+func (a *App) count(now time.Time, route route) Faults {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch path {
-	case AppInfoPath:
-		a.appInfoCalls++
-	case MsgPath:
-		a.msgCalls++
-	case PushPath:
-		a.pushCalls = append(a.pushCalls, now)
-	default:
-		a.calls++
-	}
+	route.tally(a, now)
 	if sec := now.Unix(); sec != a.second {
 		a.second, a.inSecond = sec, 0
 	}
