@@ -52,7 +52,6 @@ type Exporter struct {
 	now      func() time.Time // the clock of Beijing days; tests set it
 	families []*family        // the table (families.go)
 	apis     []string         // the families' APIs: the counters' slots
-	jobs     []*source.Job    // the families' jobs
 
 	applyMu   sync.Mutex   // serialises ApplyConfig; guards http and idleConns
 	http      *http.Client // shared by the apps' clients; replaced by a larger one when needed
@@ -90,9 +89,6 @@ func newExporter(logger log.Logger, table []*family) *Exporter {
 	}
 	for _, f := range table {
 		e.apis = append(e.apis, f.api)
-		if f.job != nil && !slices.Contains(e.jobs, f.job) {
-			e.jobs = append(e.jobs, f.job)
-		}
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.state.Store(&state{byName: map[string]*app{}, bySDKAppID: map[string]*app{}})
@@ -166,7 +162,14 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	// One logger per app: every line about it carries its name and
 	// SDKAppID, in that order.
 	logger := log.With(e.logger, "app", ac.Name, "sdkappid", id)
-	o := source.Options{HTTPClient: e.http, Logger: logger, Jobs: e.jobs, Now: e.now,
+	families := familiesOn(e.families, &ac)
+	var jobs []*source.Job // of the families it has on: a row off runs nothing
+	for _, f := range families {
+		if f.job != nil && !slices.Contains(jobs, f.job) {
+			jobs = append(jobs, f.job)
+		}
+	}
+	o := source.Options{HTTPClient: e.http, Logger: logger, Jobs: jobs, Now: e.now,
 		NewTally: func() source.Tally { return newCounters(logger, id, ac.Name, e.apis) }}
 	if prev := old.byName[ac.Name]; prev != nil {
 		o.Prev = prev.App
@@ -175,7 +178,7 @@ func (e *Exporter) newApp(ac config.App, old *state) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{App: src, counters: src.Tally().(*counters), families: familiesOn(e.families, &src.Cfg)}, nil
+	return &app{App: src, counters: src.Tally().(*counters), families: families}, nil
 }
 
 // familiesOn are the rows of table that c has on.

@@ -110,6 +110,12 @@ func newRig(t *testing.T, accounts int, mod func(*config.App)) *rig {
 
 func newRigOpts(t *testing.T, accounts int, mod func(*config.App), opts HandlerOpts) *rig {
 	t.Helper()
+	return newRigTable(t, accounts, mod, opts, defaultFamilies())
+}
+
+// newRigTable is newRigOpts with a family table of its own.
+func newRigTable(t *testing.T, accounts int, mod func(*config.App), opts HandlerOpts, table []*family) *rig {
+	t.Helper()
 	r := &rig{sim: simulator.New(), logs: &testutil.Buffer{}}
 	leakWatch.mu.Lock()
 	leakWatch.rigs++
@@ -133,7 +139,7 @@ func newRigOpts(t *testing.T, accounts int, mod func(*config.App), opts HandlerO
 	}))
 	r.simURL = simSrv.URL
 	logger := level.NewFilter(log.NewLogfmtLogger(r.logs), level.AllowDebug())
-	r.exp = New(logger)
+	r.exp = newExporter(logger, table)
 	a := appConfig("main", testApp, simSrv.URL, accounts)
 	if mod != nil {
 		mod(&a)
