@@ -163,3 +163,68 @@ func TestAlertmanagerExamplesInhibitAsTheMixin(t *testing.T) {
 		}
 	}
 }
+
+// TestContributingLayout: CONTRIBUTING's layout names every Go file of the
+// tree under the bullet of its folder, and names no file that is not
+// there, so the map cannot drift from the code. A bullet's first
+// backticked name is its folder (`./` for the command's); each backticked
+// name ending in .go after it is a file of that folder.
+func TestContributingLayout(t *testing.T) {
+	raw, err := os.ReadFile("CONTRIBUTING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "\n## Layout\n")
+	if start < 0 {
+		t.Fatal("CONTRIBUTING.md has no ## Layout section")
+	}
+	section := text[start+len("\n## Layout\n"):]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	tick := regexp.MustCompile("`([^`]+)`")
+	named := map[string]bool{}
+	for _, bullet := range strings.Split("\n"+section, "\n- ")[1:] {
+		names := tick.FindAllStringSubmatch(bullet, -1)
+		if len(names) == 0 || !strings.HasSuffix(names[0][1], "/") {
+			t.Errorf("layout bullet does not begin with its folder: %.60q", bullet)
+			continue
+		}
+		dir := strings.TrimSuffix(names[0][1], "/")
+		for _, n := range names[1:] {
+			if f := n[1]; strings.HasSuffix(f, ".go") && !strings.Contains(f, "/") {
+				named[filepath.Join(dir, f)] = true
+			}
+		}
+	}
+	onDisk := map[string]bool{}
+	err = filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "dist") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") {
+			onDisk[path] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(onDisk) < 100 {
+		t.Fatalf("only %d Go files found; is the test running at the repository's root?", len(onDisk))
+	}
+	for f := range onDisk {
+		if !named[f] {
+			t.Errorf("%s is not named under its folder in CONTRIBUTING.md's layout", f)
+		}
+	}
+	for f := range named {
+		if !onDisk[f] {
+			t.Errorf("CONTRIBUTING.md's layout names %s, which does not exist", f)
+		}
+	}
+}

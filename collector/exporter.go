@@ -4,20 +4,24 @@
 // A scrape is one straight line. The handler (http.go) takes the scrape's
 // window and slot (internal/scrape) and builds a registry for the request
 // with one collector per app (emit.go), which Registry.Gather runs
-// concurrently. Each app's collector gets the app's result from its source
-// (the last background refresh with refresh_interval, else a fetch of its
-// own, which calls the tencentchat client per batch) and sends the app's own series, the last good app statistics
-// (refreshed apart from scrapes, never waited for) and the app's counters
-// (counters.go, which the source tells of every call). The handler writes
-// the accounts' series straight from the results (emit.go,
-// internal/exposition), then what was gathered; the debug probe renders the
-// same scrape's story before its metrics (debug.go).
+// concurrently. Each app's collector gets the app's accounts from its
+// source (the last background run of the accounts job with
+// refresh_interval, else a fetch of its own, batch by batch) and sends,
+// for every data family the app has on, that family's series as its row
+// of the table says (families.go): the accounts, the push funnel,
+// publishing activity, the app statistics, each from the state its job
+// last left, never waited for. Then come the app's counters (counters.go,
+// which the source tells of every call). The handler writes the
+// per-account series straight from the results (emit.go,
+// internal/exposition), then what was gathered; the debug probe renders
+// the same scrape's story before its metrics (debug.go), and the status
+// page a line an app (status.go), both again a section or a column a row.
 //
 // Every series is born in metrics.go's descriptors. The files read in
 // this order, each using only the ones before it: metrics (descriptors),
-// counters (an app's counts), emit (an app and its series), exporter (a
-// configuration's apps, reloads), debug and status (what a person reads),
-// http (the handlers, the only entry points).
+// counters (an app's counts), emit (an app and its series), families (the
+// table), exporter (a configuration's apps, reloads), debug and status
+// (what a person reads), http (the handlers, the only entry points).
 package collector
 
 import (

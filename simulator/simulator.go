@@ -1,9 +1,19 @@
-// Package simulator is a stand-in for Tencent Cloud Chat's REST API call
-// get_official_account_info, written from the API reference alone. Tests,
-// benchmarks and the exporter's demo mode run against it, since the real
-// service cannot be reached from where this project is built. It imports no
-// package of this project, so a misreading of the API in the client cannot
-// hide behind the same misreading here.
+// Package simulator is a stand-in for the calls of Tencent Cloud Chat's
+// REST API that the exporter makes, written from the API reference alone:
+// get_official_account_info, getappinfo, official_account_msg_get_simple
+// and normal_push_statistics. Tests, benchmarks and the exporter's demo
+// mode run against it, since the real service cannot be reached from where
+// this project is built. It imports no package of this project, so a
+// misreading of the API in the client cannot hide behind the same
+// misreading here.
+//
+// Every call goes through the same checks in the reference's order
+// (handler.go: method, query, signature, faults, rate limit) and then to
+// its API's row of the route table: the accounts' answer is in
+// handler.go (their drifting data in data.go), the other APIs one file
+// each (appinfo.go, messages.go, push.go). faults.go holds the
+// misbehaviours a test switches on, control.go the Mux and the control
+// API, usersig.go the signature check.
 package simulator
 
 import (
@@ -13,7 +23,7 @@ import (
 	"time"
 )
 
-// Path is the only path the simulator answers.
+// Path is the path of get_official_account_info.
 const Path = "/v4/official_account_open_http_svc/get_official_account_info"
 
 // maxAccounts is the most accounts one call may ask for (6017 beyond).

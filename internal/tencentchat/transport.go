@@ -1,9 +1,11 @@
-// Package tencentchat is a client of two calls of Tencent Cloud Chat's REST
-// API: get_official_account_info (accounts.go) and getappinfo
-// (appinfo.go). This file is the transport both share: it signs calls with
-// a cached UserSig, waits for the app's rate limiter, retries what is
-// transient, and reports every attempt, once, to the caller's observer.
-// It knows nothing of Prometheus.
+// Package tencentchat is a client of the four calls of Tencent Cloud Chat's
+// REST API that the exporter makes: get_official_account_info
+// (accounts.go), getappinfo (appinfo.go), official_account_msg_get_simple
+// (messages.go) and normal_push_statistics (push.go), each with its
+// decoder. This file is the transport they share: it signs calls with a
+// cached UserSig, waits for the app's rate limiter and the caller's pace,
+// retries what is transient, and reports every attempt, once, to the
+// caller's observer. It knows nothing of Prometheus.
 package tencentchat
 
 import (
