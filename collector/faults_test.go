@@ -199,6 +199,7 @@ func checkAccounts(t *testing.T, r *rig, f families, wantUp func(i int) bool) {
 // TestReloadDuringScrapes reloads between two configurations while scrapes
 // run: every scrape sees one of them whole, and none fails.
 func TestReloadDuringScrapes(t *testing.T) {
+	t.Parallel() // counts what the scrapes saw, not how long they took
 	r := newRig(t, 60, nil)
 	r.sim.AddApp(simulator.AppConfig{SDKAppID: testApp + 1, Identifier: testAdmin, SecretKey: testKey, Accounts: 20})
 	one := &config.Config{Apps: []config.App{r.cfg.Apps[0]}}

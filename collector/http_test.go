@@ -188,6 +188,7 @@ func TestConnectionsReused(t *testing.T) {
 // other scrape got 503; now a slot is given back once the answer is
 // encoded, and a normal scrape is served.
 func TestStalledReadersDoNotHoldSlots(t *testing.T) {
+	t.Parallel() // waits on a paced refresh; no bound on its own time
 	// A refresh every 4 s paces its 400 calls over 2 s.
 	r := newRig(t, 20000, func(a *config.App) { a.RefreshInterval = 4 * time.Second; a.Concurrency = 8 })
 	testutil.WaitFor(t, time.Minute, "for the first background refresh", r.exp.Ready)

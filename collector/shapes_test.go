@@ -16,6 +16,8 @@ import (
 // each: which accounts are up, that every value served equals the
 // simulator's, nothing is invented, and the counters move as documented.
 func TestAnswerShapes(t *testing.T) {
+	t.Parallel() // the shapes are tested, not the clock
+
 	first := map[int]bool{0: true, 50: true} // the first account fetched in each batch
 	second := map[int]bool{1: true, 51: true}
 	cases := []struct {
