@@ -45,7 +45,6 @@ type world struct {
 	mu       sync.Mutex
 	arrivals map[string][]time.Time // by path, as the calls arrived
 	byKey    map[string][]time.Time // by path and the first account the body names
-	hold     map[string]chan struct{}
 	srv      *http.Server
 	ln       *pipeListener
 }
@@ -54,7 +53,7 @@ type world struct {
 // inside the bubble, and close it before the bubble ends.
 func newWorld(t *testing.T, accounts int) *world {
 	t.Helper()
-	w := &world{sim: simulator.New(), tally: newTally(), logs: &testutil.Buffer{}, arrivals: map[string][]time.Time{}, byKey: map[string][]time.Time{}, hold: map[string]chan struct{}{}}
+	w := &world{sim: simulator.New(), tally: newTally(), logs: &testutil.Buffer{}, arrivals: map[string][]time.Time{}, byKey: map[string][]time.Time{}}
 	w.simApp = w.sim.AddApp(simulator.AppConfig{SDKAppID: simApp, Identifier: simAdmin, SecretKey: simKey, Accounts: accounts, Seed: 3})
 	w.ln = &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 	w.srv = &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -67,15 +66,7 @@ func newWorld(t *testing.T, accounts int) *world {
 		w.mu.Lock()
 		w.arrivals[r.URL.Path] = append(w.arrivals[r.URL.Path], time.Now())
 		w.byKey[key] = append(w.byKey[key], time.Now())
-		hold := w.hold[r.URL.Path]
 		w.mu.Unlock()
-		if hold != nil {
-			select {
-			case <-hold:
-			case <-r.Context().Done():
-				return
-			}
-		}
 		w.sim.ServeHTTP(rw, r)
 	})}
 	go func() { _ = w.srv.Serve(w.ln) }()
@@ -104,20 +95,6 @@ func (w *world) keyed(path string) map[string][]time.Time {
 		}
 	}
 	return out
-}
-
-// holdCalls holds every call to path until release is called.
-func (w *world) holdCalls(path string) (release func()) {
-	ch := make(chan struct{})
-	w.mu.Lock()
-	w.hold[path] = ch
-	w.mu.Unlock()
-	return func() {
-		w.mu.Lock()
-		delete(w.hold, path)
-		w.mu.Unlock()
-		close(ch)
-	}
 }
 
 // calls are the arrival times of the calls to path.
@@ -201,12 +178,6 @@ func (c *tally) Missing() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.missing++
-}
-
-func (c *tally) count(api string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.attempts[api])
 }
 
 // pipeListener is a net.Listener of in-memory connections (net.Pipe).
