@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -91,7 +92,7 @@ type accountEntry struct {
 func (e *accountEntry) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		return n.Decode(&e.ID)
+		return decodeValue(n, "id", &e.ID)
 	case yaml.MappingNode:
 		if err := checkKeys(n, []string{"id", "max_subscribers"}); err != nil {
 			return err
@@ -100,19 +101,23 @@ func (e *accountEntry) UnmarshalYAML(n *yaml.Node) error {
 			ID             string `yaml:"id"`
 			MaxSubscribers *int64 `yaml:"max_subscribers"`
 		}
-		if err := n.Decode(&m); err != nil {
+		if err := decodeKeys(n, &m); err != nil {
 			return err
 		}
 		e.ID = m.ID
 		if m.MaxSubscribers != nil {
 			if *m.MaxSubscribers < 1 {
-				return fmt.Errorf("line %d: account %s: max_subscribers: must be at least 1, got %d", n.Line, Quote(m.ID), *m.MaxSubscribers)
+				line := n.Line
+				if v := findKey(n, "max_subscribers"); v != nil {
+					line = v.Line
+				}
+				return &located{line, fmt.Sprintf("account %s: max_subscribers: must be at least 1, got %d", Quote(m.ID), *m.MaxSubscribers)}
 			}
 			e.MaxSubscribers = *m.MaxSubscribers
 		}
 		return nil
 	}
-	return fmt.Errorf("line %d: an account must be an ID or a mapping of id and max_subscribers", n.Line)
+	return &located{n.Line, "an account must be an ID or a mapping of id and max_subscribers"}
 }
 
 var (
@@ -155,22 +160,53 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 	fail := func(format string, args ...any) (*Config, []string, error) {
 		return nil, nil, fmt.Errorf("%s: "+format, append([]any{file}, args...)...)
 	}
+	// failAt names the file and line first, as compilers do, then the
+	// app and the key: file:line: app "shop": max_subscribers: ... A
+	// located error brings its own line; one that names a key is put at
+	// the line that sets the key, in the app or else in the defaults.
+	var defaultsNode *yaml.Node
+	failAt := func(node *yaml.Node, where string, err error) (*Config, []string, error) {
+		line, msg := 0, err.Error()
+		var l *located
+		if errors.As(err, &l) {
+			line, msg = l.line, l.msg
+		} else if node != nil {
+			line = keyLine(node, defaultsNode, msg)
+		}
+		prefix := file
+		if line > 0 {
+			prefix = fmt.Sprintf("%s:%d", file, line)
+		}
+		if where != "" {
+			prefix += ": " + where
+		}
+		if l != nil {
+			return nil, nil, fmt.Errorf("%s: %s", prefix, msg)
+		}
+		return nil, nil, fmt.Errorf("%s: %w", prefix, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return fail("empty configuration: no apps")
 		}
-		return fail("%s", yamlMessage(err))
+		msg := yamlMessage(err)
+		var line int
+		if _, err := fmt.Sscanf(msg, "line %d: ", &line); err == nil {
+			_, rest, _ := strings.Cut(msg, ": ")
+			return failAt(nil, "", &located{line, rest})
+		}
+		return fail("%s", msg)
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
 	if doc.Kind != yaml.MappingNode {
-		return fail("line %d: the top level must be a mapping with defaults and apps", doc.Line)
+		return failAt(nil, "", &located{doc.Line, "the top level must be a mapping with defaults and apps"})
 	}
 	if err := checkKeys(doc, topKeys); err != nil {
-		return fail("%v", err)
+		return failAt(nil, "", err)
 	}
 	defaults := Defaults()
 	var appNodes []*yaml.Node
@@ -178,24 +214,28 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 		key, val := doc.Content[i].Value, doc.Content[i+1]
 		switch key {
 		case "defaults":
+			defaultsNode = val
 			if err := checkKeys(val, settingsKeys); err != nil {
-				return fail("defaults: %v", err)
+				return failAt(nil, "defaults", err)
 			}
-			if err := val.Decode(&defaults); err != nil {
-				return fail("defaults: %s", yamlMessage(err))
+			if err := decodeKeys(val, &defaults); err != nil {
+				return failAt(nil, "defaults", err)
 			}
 		case "apps":
 			if val.Kind != yaml.SequenceNode {
-				return fail("line %d: apps must be a list", val.Line)
+				return failAt(nil, "", &located{val.Line, "apps must be a list"})
 			}
 			appNodes = val.Content
 		}
 	}
 	if len(appNodes) == 0 {
+		if apps := findKeyNode(doc, "apps"); apps != nil {
+			return failAt(nil, "", &located{apps.Line, "apps: no apps configured"})
+		}
 		return fail("no apps configured")
 	}
 	if err := defaults.validate(); err != nil {
-		return fail("defaults: %v", err)
+		return failAt(defaultsNode, "defaults", err)
 	}
 	dir := filepath.Dir(file)
 	cfg = &Config{}
@@ -204,16 +244,16 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 		where := fmt.Sprintf("apps[%d]", i)
 		a := appFile{Settings: defaults, read: read}
 		if node.Kind != yaml.MappingNode {
-			return fail("%s (line %d): an app must be a mapping", where, node.Line)
+			return failAt(nil, where, &located{node.Line, "an app must be a mapping"})
 		}
 		if n := findKey(node, "name"); n != nil && n.Value != "" {
 			where = fmt.Sprintf("app %q", n.Value)
 		}
 		if err := checkKeys(node, appKeys); err != nil {
-			return fail("%s: %v", where, err)
+			return failAt(nil, where, err)
 		}
-		if err := node.Decode(&a); err != nil {
-			return fail("%s: %s", where, yamlMessage(err))
+		if err := decodeKeys(node, &a); err != nil {
+			return failAt(nil, where, err)
 		}
 		app, warns, err := a.resolve(dir)
 		for _, f := range []string{a.SecretKeyFile, a.AccountsFile} {
@@ -222,13 +262,13 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 			}
 		}
 		if err != nil {
-			return fail("%s: %v", where, err)
+			return failAt(node, where, err)
 		}
 		if names[app.Name] {
-			return fail("%s: name: duplicate app name", where)
+			return failAt(node, where, errors.New("name: duplicate app name"))
 		}
 		if ids[app.SDKAppID] {
-			return fail("%s: sdkappid: %d is configured twice", where, app.SDKAppID)
+			return failAt(node, where, fmt.Errorf("sdkappid: %d is configured twice", app.SDKAppID))
 		}
 		names[app.Name], ids[app.SDKAppID] = true, true
 		cfg.Apps = append(cfg.Apps, app)
@@ -238,10 +278,11 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 	}
 	// /probe?target= takes a name or an SDKAppID: an app named like
 	// another app's SDKAppID would make the target ambiguous.
-	for _, a := range cfg.Apps {
+	for i, a := range cfg.Apps {
 		for _, b := range cfg.Apps {
 			if a.SDKAppID != b.SDKAppID && a.Name == strconv.FormatUint(b.SDKAppID, 10) {
-				return fail("app %q: name: is the SDKAppID of app %q, so /probe?target=%s would be ambiguous", a.Name, b.Name, a.Name)
+				return failAt(appNodes[i], fmt.Sprintf("app %q", a.Name),
+					fmt.Errorf("name: is the SDKAppID of app %q, so /probe?target=%s would be ambiguous", b.Name, a.Name))
 			}
 		}
 	}
@@ -254,6 +295,16 @@ func yamlMessage(err error) string {
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
 	return msg
+}
+
+// findKeyNode is the key node of key in mapping m, for its line.
+func findKeyNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
 }
 
 func findKey(m *yaml.Node, key string) *yaml.Node {
@@ -276,7 +327,7 @@ func checkKeys(m *yaml.Node, known []string) error {
 		if m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
 			return nil
 		}
-		return fmt.Errorf("line %d: expected a mapping", m.Line)
+		return &located{m.Line, "expected a mapping"}
 	}
 	seen := map[string]bool{}
 	for i := 0; i < len(m.Content); i += 2 {
@@ -286,15 +337,144 @@ func checkKeys(m *yaml.Node, known []string) error {
 			ok = ok || k.Value == name
 		}
 		if why, gone := removedKeys[k.Value]; gone && !ok {
-			return fmt.Errorf("line %d: %s was removed: %s", k.Line, k.Value, why)
+			return &located{k.Line, fmt.Sprintf("%s was removed: %s", k.Value, why)}
 		}
 		if !ok {
-			return fmt.Errorf("line %d: unknown key %s (known: %s)", k.Line, Quote(k.Value), strings.Join(known, ", "))
+			return &located{k.Line, fmt.Sprintf("unknown key %s (known: %s)", Quote(k.Value), strings.Join(known, ", "))}
 		}
 		if seen[k.Value] {
-			return fmt.Errorf("line %d: key %s given twice", k.Line, Quote(k.Value))
+			return &located{k.Line, fmt.Sprintf("key %s given twice", Quote(k.Value))}
 		}
 		seen[k.Value] = true
 	}
 	return nil
+}
+
+// located is an error at a line of the configuration file.
+type located struct {
+	line int
+	msg  string
+}
+
+func (e *located) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// keyLine is the line that sets the key an error message begins with
+// ("batch_size: ...", "accounts[1]: ..."): in the app's mapping, else in
+// the defaults it inherited the value from, else the app's own line.
+func keyLine(app, defaults *yaml.Node, msg string) int {
+	key, _, _ := strings.Cut(msg, ":")
+	key, _, _ = strings.Cut(key, "[")
+	for _, m := range []*yaml.Node{app, defaults} {
+		if m == nil {
+			continue
+		}
+		if k := findKeyNode(m, key); k != nil {
+			return k.Line
+		}
+	}
+	return app.Line
+}
+
+// decodeKeys decodes a mapping into the struct dst points at one key at a
+// time, so a value of the wrong type is reported with its key, its line
+// and what the key takes, rather than as yaml's "cannot unmarshal !!str
+// into int64". Keys are checked by checkKeys first; one without a field
+// here is left alone.
+func decodeKeys(m *yaml.Node, dst any) error {
+	if m.Kind != yaml.MappingNode {
+		return m.Decode(dst)
+	}
+	v := reflect.ValueOf(dst).Elem()
+	fields := yamlFields(v.Type(), nil)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, val := m.Content[i].Value, m.Content[i+1]
+		idx, ok := fields[key]
+		if !ok {
+			continue
+		}
+		if err := decodeValue(val, key, v.FieldByIndex(idx).Addr().Interface()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeValue decodes one value of key into dst, naming the key and what
+// it takes when the value is of the wrong type.
+func decodeValue(val *yaml.Node, key string, dst any) error {
+	if k := reflect.TypeOf(dst).Elem().Kind(); k >= reflect.Int && k <= reflect.Uint64 && val.Kind == yaml.ScalarNode && val.ShortTag() == "!!float" {
+		// yaml.v3 would truncate 2.5 into 2: a value nobody wrote.
+		return &located{val.Line, fmt.Sprintf("%s: want %s, got %s", key, describe(reflect.TypeOf(dst).Elem()), Quote(val.Value))}
+	}
+	err := val.Decode(dst)
+	if err == nil {
+		return nil
+	}
+	var l *located
+	if errors.As(err, &l) {
+		return &located{l.line, key + ": " + l.msg}
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return &located{val.Line, key + ": " + yamlMessage(err)}
+	}
+	got := "a list"
+	switch val.Kind {
+	case yaml.ScalarNode:
+		got = Quote(val.Value)
+	case yaml.MappingNode:
+		got = "a mapping"
+	case yaml.AliasNode:
+		got = "an alias"
+	}
+	want := describe(reflect.TypeOf(dst).Elem())
+	if val.Kind == yaml.SequenceNode && strings.HasPrefix(want, "a list") {
+		// The list is right; an element of it is not.
+		return &located{val.Line, key + ": " + yamlMessage(err)}
+	}
+	return &located{val.Line, fmt.Sprintf("%s: want %s, got %s", key, want, got)}
+}
+
+// describe says in words what a value of type t is written as.
+func describe(t reflect.Type) string {
+	if t == reflect.TypeFor[time.Duration]() {
+		return "a duration such as 30s, 5m or 1h"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number of 0 or more"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Pointer:
+		return describe(t.Elem())
+	}
+	return "a mapping"
+}
+
+// yamlFields maps each yaml key of struct t to its field's index path,
+// following inline structs.
+func yamlFields(t reflect.Type, prefix []int) map[string][]int {
+	out := map[string][]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		idx := append(append([]int{}, prefix...), i)
+		switch {
+		case opts == "inline":
+			for k, v := range yamlFields(f.Type, idx) {
+				out[k] = v
+			}
+		case name != "" && name != "-":
+			out[name] = idx
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -87,6 +88,68 @@ func TestRegionsAndBaseURL(t *testing.T) {
 
 // TestBroken: each broken config gives one line naming the file, the app
 // where there is one, and the key.
+// fileLine is how every error about the file's content begins.
+var fileLine = regexp.MustCompile(`^c\.yml:[1-9][0-9]*: `)
+
+// TestErrorsNameFileLineAppKey: a wrong value is told in one line that
+// names the file and the line, the app (by name, or by index when it has
+// none) and the key, and what the key takes.
+func TestErrorsNameFileLineAppKey(t *testing.T) {
+	const head = "defaults:\n  region: singapore\napps:\n"
+	shop := head + "  - name: shop\n    sdkappid: 1400000001\n    identifier: admin\n    secret_key: k\n    accounts: ['@TOA#_a']\n"
+	nameless := head + "  - sdkappid: 1400000001\n    identifier: admin\n    secret_key: k\n    accounts: ['@TOA#_a']\n"
+	for _, c := range []struct{ name, yaml, want string }{
+		{"a word for a whole number", shop + "    max_subscribers: lots\n",
+			`c.yml:9: app "shop": max_subscribers: want a whole number, got "lots"`},
+		{"a fraction for a whole number", shop + "    batch_size: 2.5\n",
+			`c.yml:9: app "shop": batch_size: want a whole number, got "2.5"`},
+		{"a negative sdkappid", strings.Replace(shop, "1400000001", "-1", 1),
+			`c.yml:5: app "shop": sdkappid: want a whole number of 0 or more, got "-1"`},
+		{"a word for a number", shop + "    rate_limit: fast\n",
+			`c.yml:9: app "shop": rate_limit: want a number, got "fast"`},
+		{"a word for a bool", shop + "    app_statistics: sometimes\n",
+			`c.yml:9: app "shop": app_statistics: want true or false, got "sometimes"`},
+		{"a bad duration", shop + "    timeout: 5 sec\n",
+			`c.yml:9: app "shop": timeout: want a duration such as 30s, 5m or 1h, got "5 sec"`},
+		{"a number for a duration", shop + "    refresh_interval: 60\n",
+			`c.yml:9: app "shop": refresh_interval: want a duration such as 30s, 5m or 1h, got "60"`},
+		{"a list for a string", shop + "    endpoint: [a, b]\n",
+			`c.yml:9: app "shop": endpoint: want a string, got a list`},
+		{"a mapping for a list", strings.Replace(shop, "accounts: ['@TOA#_a']", "accounts: {a: 1}", 1),
+			`c.yml:8: app "shop": accounts: want a list, got a mapping`},
+		{"a negative interval", shop + "    refresh_interval: -1m\n",
+			`c.yml:9: app "shop": refresh_interval: must be 0s (fetch on every scrape) or at least 10s, got -1m0s`},
+		{"an unknown key", shop + "    max_subscriber: 5\n",
+			`c.yml:9: app "shop": unknown key "max_subscriber" (known: ` + strings.Join(appKeys, ", ") + `)`},
+		{"an app without a name, by index", nameless + "    retries: many\n",
+			`c.yml:8: apps[0]: retries: want a whole number, got "many"`},
+		{"a wrong value in the defaults", strings.Replace(shop, "region: singapore", "region: singapore\n  timeout: soon", 1),
+			`c.yml:3: defaults: timeout: want a duration such as 30s, 5m or 1h, got "soon"`},
+		{"a bad value the app inherits", strings.Replace(shop, "region: singapore", "region: singapore\n  batch_size: 0", 1),
+			`c.yml:3: defaults: batch_size: must be 1 to 50, got 0`},
+		{"an account's max_subscribers", strings.Replace(shop, "['@TOA#_a']", "[{id: '@TOA#_a', max_subscribers: lots}]", 1),
+			`c.yml:8: app "shop": accounts: max_subscribers: want a whole number, got "lots"`},
+		{"an account's max_subscribers 0 on its own line", strings.Replace(shop, "['@TOA#_a']", "\n      - id: '@TOA#_a'\n        max_subscribers: 0", 1),
+			`c.yml:10: app "shop": accounts: account "@TOA#_a": max_subscribers: must be at least 1, got 0`},
+		{"a key given twice", shop + "    retries: 1\n    retries: 2\n",
+			`c.yml:10: app "shop": key "retries" given twice`},
+		{"a bad region at its line", strings.Replace(shop, "secret_key: k\n", "secret_key: k\n    region: mars\n", 1),
+			`c.yml:8: app "shop": region: unknown region "mars" (valid: ` + strings.Join(Regions(), ", ") + `)`},
+		{"a YAML syntax error", "apps: [\n",
+			`c.yml:1: did not find expected node content`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Parse([]byte(c.yaml), "c.yml")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if err.Error() != c.want {
+				t.Errorf("got  %s\nwant %s", err, c.want)
+			}
+		})
+	}
+}
+
 func TestBroken(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "key")
@@ -126,13 +189,13 @@ func TestBroken(t *testing.T) {
 	}{
 		{"empty file", "", []string{"c.yml", "no apps"}},
 		{"not a mapping", "- a\n", []string{"c.yml", "top level"}},
-		{"unknown top key", "defaults: {}\napps: []\nextra: 1\n", []string{"c.yml", `unknown key "extra"`, "line 3"}},
+		{"unknown top key", "defaults: {}\napps: []\nextra: 1\n", []string{"c.yml:3: ", `unknown key "extra"`}},
 		{"unknown defaults key", "defaults:\n  regoin: china\n" + ok, []string{"defaults", `unknown key "regoin"`}},
 		{"unknown app key", withKey("    accounts: ['@TOA#_a']\n    acounts_file: x\n"), []string{`app "prod"`, `unknown key "acounts_file"`}},
 		{"duplicate key", withKey("    accounts: ['@TOA#_a']\n    accounts: ['@TOA#_b']\n"), []string{`app "prod"`, `"accounts" given twice`}},
 		{"empty apps", "apps: []\n", []string{"c.yml", "no apps"}},
 		{"apps not a list", "apps: {}\n", []string{"apps must be a list"}},
-		{"wrong type sdkappid", strings.Replace(ok, "1400000000", "abc", 1), []string{`app "prod"`, "abc", "uint64"}},
+		{"wrong type sdkappid", strings.Replace(ok, "1400000000", "abc", 1), []string{`app "prod"`, `sdkappid: want a whole number of 0 or more, got "abc"`}},
 		{"wrong type batch_size", withKey("    accounts: ['@TOA#_a']\n    batch_size: many\n"), []string{`app "prod"`, "many"}},
 		{"wrong type timeout", "defaults:\n  timeout: soon\n" + ok, []string{"defaults", "soon"}},
 		{"batch_size 0", withKey("    accounts: ['@TOA#_a']\n    batch_size: 0\n"), []string{`app "prod"`, "batch_size", "got 0"}},
@@ -188,7 +251,7 @@ func TestBroken(t *testing.T) {
 		{"an accounts_file line with an empty max_subscribers", withKey("    accounts_file: " + emptyCap + "\n"), []string{`app "prod"`, "accounts_file", "empty-cap.txt: line 2", `account "@TOA#_x"`, "max_subscribers"}},
 		{"an accounts_file line with another setting", withKey("    accounts_file: " + otherSetting + "\n"), []string{`app "prod"`, "line 1", "colour=blue", "only max_subscribers"}},
 		{"short publishing_activity_interval", withKey("    accounts: ['@TOA#_a']\n    publishing_activity: true\n    publishing_activity_interval: 1s\n"), []string{`app "prod"`, "publishing_activity_interval", "at least 1m", "got 1s"}},
-		{"bad yaml", "apps: [\n", []string{"c.yml", "line"}},
+		{"bad yaml", "apps: [\n", []string{"c.yml:1: "}},
 		{"tab indentation", "apps:\n\t- name: x\n", []string{"c.yml"}},
 		{"app not mapping", "apps:\n  - prod\n", []string{"apps[0]", "mapping"}},
 	}
@@ -205,8 +268,8 @@ func TestBroken(t *testing.T) {
 			if strings.Contains(msg, "\n") {
 				t.Errorf("error spans lines: %q", msg)
 			}
-			if !strings.HasPrefix(msg, "c.yml: ") {
-				t.Errorf("error does not start with the file: %q", msg)
+			if !fileLine.MatchString(msg) && msg != "c.yml: empty configuration: no apps" {
+				t.Errorf("error does not start with the file and line (c.yml:N: ): %q", msg)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(msg, w) {
