@@ -16,7 +16,7 @@ import (
 // TestConcurrentScrapeLoad: 50 scrapes of 10,000 accounts at once. With
 // --web.max-requests at its default, each answers (200, or 503 when no
 // slot came free in time) before Prometheus' timeout, and the process's
-// peak RSS stays under the bound the README states. Unbounded, 200 such
+// peak RSS stays under the bound docs/performance.md states. Unbounded, 200 such
 // scrapes took 2.75 GB and answered after 90 s.
 func TestConcurrentScrapeLoad(t *testing.T) {
 	const accounts, scrapes, timeout = 10_000, 50, 10 * time.Second

@@ -2,7 +2,7 @@
 // tencentchat-simulator command: scrape wall time against the network floor,
 // CPU time per scrape and peak RSS, for several account counts, beside the
 // same API calls made by the exporter's client alone. Run it with
-// `make bench-scale`; it prints a Markdown table for the README. Memory
+// `make bench-scale`; it prints a Markdown table for docs/performance.md. Memory
 // across many scrapes is TestSoak's (`make soak`); per-account costs in
 // process are the Go benchmarks' (`make bench`).
 package main
@@ -247,7 +247,7 @@ func scrape(base string, z size) (up, served int, err error) {
 	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "120")
 	// Like the client_golang baseline, without gzip; Prometheus asks for
-	// gzip, which costs the exporter some more CPU (see README).
+	// gzip, which costs the exporter some more CPU (see docs/performance.md).
 	req.Header.Set("Accept-Encoding", *encoding)
 	if *format == "protobuf" {
 		req.Header.Set("Accept", protobufAccept)
