@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -233,5 +234,52 @@ func TestContributingLayout(t *testing.T) {
 		if !onDisk[f] {
 			t.Errorf("CONTRIBUTING.md's layout names %s, which does not exist", f)
 		}
+	}
+}
+
+// TestChangelogShape: CHANGELOG.md is in Keep a Changelog form: releases
+// as "## [version] - date" (or "## [Unreleased]"), their changes under the
+// six kinds' headings, each change one line, each release linked.
+func TestChangelogShape(t *testing.T) {
+	raw, err := os.ReadFile("CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := regexp.MustCompile(`^## \[(Unreleased|\d+\.\d+\.\d+)\]( - \d{4}-\d{2}-\d{2})?$`)
+	kind := regexp.MustCompile(`^### (Added|Changed|Deprecated|Removed|Fixed|Security)$`)
+	link := regexp.MustCompile(`^\[(Unreleased|\d+\.\d+\.\d+)\]: https://`)
+	var releases, linked []string
+	inRelease, inKind, entries := false, false, 0
+	for i, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case release.MatchString(line):
+			m := release.FindStringSubmatch(line)
+			if m[1] != "Unreleased" && m[2] == "" {
+				t.Errorf("CHANGELOG.md:%d: release %s without its date", i+1, m[1])
+			}
+			releases = append(releases, m[1])
+			inRelease, inKind = true, false
+		case kind.MatchString(line):
+			if !inRelease {
+				t.Errorf("CHANGELOG.md:%d: %q outside a release", i+1, line)
+			}
+			inKind = true
+		case strings.HasPrefix(line, "- "):
+			if !inKind {
+				t.Errorf("CHANGELOG.md:%d: a change outside Added, Changed, Fixed, ...", i+1)
+			}
+			entries++
+		case link.MatchString(line):
+			linked = append(linked, link.FindStringSubmatch(line)[1])
+		case line == "" || !inRelease:
+		default:
+			t.Errorf("CHANGELOG.md:%d: neither a heading nor a one-line change: %.60q", i+1, line)
+		}
+	}
+	if len(releases) < 2 || releases[0] != "Unreleased" || entries < 20 {
+		t.Fatalf("releases %v with %d changes: the file lost its shape", releases, entries)
+	}
+	if !slices.Equal(releases, linked) {
+		t.Errorf("releases %v, links %v: each release wants its link, in order", releases, linked)
 	}
 }
