@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild image-test lint tools test vet fmt-check test-e2e test-under-load fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild image-test lint tools test vet fmt-check test-e2e test-landing test-under-load fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -63,6 +63,17 @@ lint:
 	.tools/bin/golangci-lint run --build-tags e2e,soak ./...
 	cd tools/dashboard && ../../.tools/bin/golangci-lint run ./...
 	cd tools/chart && ../../.tools/bin/golangci-lint run ./...
+	cd tools/landing && ../../.tools/bin/golangci-lint run ./...
+
+# The landing page laid out in a headless Chromium at 1280 and 375 px (a
+# module of its own, tools/landing); installs chromium with apt when no
+# browser is found and CHROMIUM_BIN is unset.
+test-landing:
+	@if [ -z "$$CHROMIUM_BIN" ] && ! command -v chromium >/dev/null && ! command -v google-chrome >/dev/null; then \
+	  echo "test-landing: installing chromium with apt"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
+	cd tools/landing && $(GO) test -race -count=1 ./...
 
 # Builds the Dockerfile with podman (offline, from local stand-ins of its
 # base images) and runs the image as the README does.

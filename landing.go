@@ -12,7 +12,12 @@ import (
 // apps' status where the marker stands.
 const (
 	statusMarker = "TCE_STATUS_TABLE"
-	statusCSS    = "table.tce-status{border-collapse:collapse}table.tce-status td,table.tce-status th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+	// exporter-toolkit's page gives every label its form's width, 0em when
+	// it has no form of its own: the probe form's label then overflowed
+	// onto the button beside it. The table scrolls on a narrow screen
+	// rather than pushing the page wide.
+	statusCSS = "div.tce-scroll{overflow-x:auto}table.tce-status{border-collapse:collapse}table.tce-status td,table.tce-status th{border:1px solid #ccc;padding:2px 6px;text-align:left}" +
+		"form.tce-probe{display:flex;flex-wrap:wrap;align-items:center;gap:.5em;margin-top:1em}form.tce-probe label{width:auto}"
 )
 
 func withStatus(landing http.Handler, exporter *collector.Exporter) http.Handler {

@@ -12,15 +12,15 @@ import (
 // (family.status). html/template escapes every value: an app name is user
 // input.
 var statusTemplate = template.Must(template.New("status").Parse(`<h2>Apps</h2>
-<table class="tce-status">
+<div class="tce-scroll"><table class="tce-status">
 <tr><th>app</th><th>SDKAppID</th><th>region or endpoint</th><th>accounts</th><th>last scrape</th><th>took</th><th>tencentchat_up</th><th>calls</th><th>accounts up / down</th>{{range .Columns}}<th>{{.}}</th>{{end}}<th>error codes seen, by API</th><th></th></tr>
 {{range .Rows}}<tr><td>{{.Name}}</td><td>{{.SDKAppID}}</td><td>{{.Where}}</td><td>{{.Accounts}}</td>
 {{if .Last}}<td>{{.Last.At}}</td><td>{{.Last.Took}}</td><td>{{.Last.Up}}</td><td>{{.Last.Calls}}</td><td>{{.Last.AccountsUp}} / {{.Last.Down}}</td>
 {{else}}<td colspan="5">not scraped yet</td>
 {{end}}{{range .Cells}}<td>{{.}}</td>{{end}}<td>{{range .Codes}}{{.Code}}: {{.Count}}<br>{{else}}none{{end}}</td>
 <td><a href="{{.Probe}}">probe</a> <a href="{{.Debug}}">debug</a></td></tr>
-{{end}}</table>
-<form action="probe" method="get">Probe an app: <input name="target" placeholder="name or SDKAppID" required>
+{{end}}</table></div>
+<form action="probe" method="get" class="tce-probe">Probe an app: <input name="target" placeholder="name or SDKAppID" required>
 <label><input type="checkbox" name="debug" value="true"> debug</label> <input type="submit" value="Probe"></form>
 `))
 
