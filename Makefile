@@ -12,7 +12,7 @@ LDFLAGS    := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $
               -X $(VPKG).BuildUser=$(BUILD_USER) -X $(VPKG).BuildDate=$(BUILD_DATE)
 export LDFLAGS VERSION
 
-.PHONY: all build crossbuild image-test lint tools test vet fmt-check test-e2e test-landing test-under-load fuzz soak bench bench-scale mixin clean
+.PHONY: all build crossbuild image-test lint tools test vet fmt-check test-e2e test-landing mixin-test test-under-load fuzz soak bench bench-scale mixin clean
 
 all: build
 
@@ -79,6 +79,13 @@ test-landing:
 # base images) and runs the image as the README does.
 image-test:
 	GO=$(GO) ./tools/image-test.sh
+
+# promtool check rules on the mixin's rule files and promtool test rules on
+# its unit tests (mixin/tests), with the pinned promtool (make tools).
+PROMTOOL ?= $(if $(PROMTOOL_BIN),$(PROMTOOL_BIN),.tools/bin/promtool)
+mixin-test: tools
+	$(PROMTOOL) check rules mixin/rules.yml mixin/alerts.yml mixin/alerts.zh.yml
+	$(PROMTOOL) test rules mixin/tests/alerts_test.yml mixin/tests/rules_test.yml mixin/tests/alerts_zh_test.yml
 
 # The mixin's files (rules, alerts in English and Chinese, dashboard, the
 # chart's copies) from mixin/mixin.libsonnet and mixin/config.yml.

@@ -129,25 +129,6 @@ func exporter(t *testing.T) string {
 	return bin
 }
 
-func TestRules(t *testing.T) {
-	t.Parallel() // each starts its own processes on free ports: they wait side by side
-	promtool := need(t, "promtool")
-	for _, args := range [][]string{
-		{"check", "rules", "../mixin/rules.yml", "../mixin/alerts.yml", "../mixin/alerts.zh.yml"},
-		{"test", "rules", "../mixin/tests/alerts_test.yml"},
-		{"test", "rules", "../mixin/tests/rules_test.yml"},
-		{"test", "rules", "../mixin/tests/alerts_zh_test.yml"},
-	} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			t.Parallel()
-			out, err := exec.Command(promtool, args...).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "SUCCESS") {
-				t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
-			}
-		})
-	}
-}
-
 // fastMixin is the mixin with its clock shortened for a test of minutes:
 // a Beijing day of 20 seconds (midnight every 20 s, looked for each
 // second), SLO windows of a sixtieth (the 1 h window is a minute), and in
