@@ -17,34 +17,37 @@ import (
 // its labels; and every row names a metric that is served. A metric added
 // without its row fails here.
 func TestMetricsDocumented(t *testing.T) {
-	raw, err := os.ReadFile("../docs/metrics.md")
-	if err != nil {
-		t.Fatal(err)
-	}
 	type row struct {
 		typ    string
 		labels []string
 	}
-	rows := map[string]row{}
+	// Both languages' pages, each held to what is served on its own.
+	docs := map[string]map[string]row{"docs/metrics.md": {}, "docs/zh-CN/metrics.md": {}}
 	tick := regexp.MustCompile("`([a-z_]+)`")
-	for _, line := range strings.Split(string(raw), "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) != 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`tencentchat_") {
-			continue
+	for doc, rows := range docs {
+		raw, err := os.ReadFile("../" + doc)
+		if err != nil {
+			t.Fatal(err)
 		}
-		name := strings.Trim(strings.TrimSpace(cells[1]), "`")
-		if _, dup := rows[name]; dup {
-			t.Errorf("docs/metrics.md: %s has two rows", name)
+		for _, line := range strings.Split(string(raw), "\n") {
+			cells := strings.Split(line, "|")
+			if len(cells) != 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`tencentchat_") {
+				continue
+			}
+			name := strings.Trim(strings.TrimSpace(cells[1]), "`")
+			if _, dup := rows[name]; dup {
+				t.Errorf("%s: %s has two rows", doc, name)
+			}
+			var labels []string
+			for _, m := range tick.FindAllStringSubmatch(cells[3], -1) {
+				labels = append(labels, m[1])
+			}
+			slices.Sort(labels)
+			if strings.TrimSpace(cells[4]) == "" {
+				t.Errorf("%s: %s has no meaning", doc, name)
+			}
+			rows[name] = row{strings.TrimSpace(cells[2]), labels}
 		}
-		var labels []string
-		for _, m := range tick.FindAllStringSubmatch(cells[3], -1) {
-			labels = append(labels, m[1])
-		}
-		slices.Sort(labels)
-		if strings.TrimSpace(cells[4]) == "" {
-			t.Errorf("docs/metrics.md: %s has no meaning", name)
-		}
-		rows[name] = row{strings.TrimSpace(cells[2]), labels}
 	}
 
 	golden, err := os.ReadFile("testdata/golden-text.txt")
@@ -81,38 +84,40 @@ func TestMetricsDocumented(t *testing.T) {
 	if len(served) < 40 {
 		t.Fatalf("only %d families served; the golden world lost its families", len(served))
 	}
-	for name, mf := range served {
-		if !strings.HasPrefix(name, "tencentchat_") {
-			continue
-		}
-		r, ok := rows[name]
-		if !ok {
-			t.Errorf("%s is served, and has no row in docs/metrics.md", name)
-			continue
-		}
-		if typ := strings.ToLower(mf.GetType().String()); r.typ != typ {
-			t.Errorf("docs/metrics.md: %s is a %s, the exporter serves a %s", name, r.typ, typ)
-		}
-		labels := map[string]bool{}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				labels[lp.GetName()] = true
+	for doc, rows := range docs {
+		for name, mf := range served {
+			if !strings.HasPrefix(name, "tencentchat_") {
+				continue
+			}
+			r, ok := rows[name]
+			if !ok {
+				t.Errorf("%s is served, and has no row in %s", name, doc)
+				continue
+			}
+			if typ := strings.ToLower(mf.GetType().String()); r.typ != typ {
+				t.Errorf("%s: %s is a %s, the exporter serves a %s", doc, name, r.typ, typ)
+			}
+			labels := map[string]bool{}
+			for _, m := range mf.GetMetric() {
+				for _, lp := range m.GetLabel() {
+					labels[lp.GetName()] = true
+				}
+			}
+			var got []string
+			for l := range labels {
+				got = append(got, l)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, r.labels) {
+				t.Errorf("%s: %s has labels %v, the exporter serves %v", doc, name, r.labels, got)
 			}
 		}
-		var got []string
-		for l := range labels {
-			got = append(got, l)
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, r.labels) {
-			t.Errorf("docs/metrics.md: %s has labels %v, the exporter serves %v", name, r.labels, got)
-		}
-	}
-	for name := range rows {
-		// build_info comes from client_golang's version collector, which
-		// main.go registers; the collector package never serves it.
-		if _, ok := served[name]; !ok && name != "tencentchat_exporter_build_info" {
-			t.Errorf("docs/metrics.md has a row for %s, which the exporter does not serve", name)
+		for name := range rows {
+			// build_info comes from client_golang's version collector,
+			// which main.go registers; the collector package never serves it.
+			if _, ok := served[name]; !ok && name != "tencentchat_exporter_build_info" {
+				t.Errorf("%s has a row for %s, which the exporter does not serve", doc, name)
+			}
 		}
 	}
 }
