@@ -130,13 +130,8 @@ var (
 // strict key check never falls out of step with the structs.
 func yamlKeys(t reflect.Type) []string {
 	var keys []string
-	for f := range t.Fields() {
-		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if opts == "inline" {
-			keys = append(keys, yamlKeys(f.Type)...)
-		} else if name != "" {
-			keys = append(keys, name)
-		}
+	for _, f := range yamlFields(t, nil) {
+		keys = append(keys, f.name)
 	}
 	return keys
 }
@@ -157,9 +152,6 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 			err = redactSecrets(err, secretsIn(&root, filepath.Dir(file), read))
 		}
 	}()
-	fail := func(format string, args ...any) (*Config, []string, error) {
-		return nil, nil, fmt.Errorf("%s: "+format, append([]any{file}, args...)...)
-	}
 	// failAt names the file and line first, as compilers do, then the
 	// app and the key: file:line: app "shop": max_subscribers: ... A
 	// located error brings its own line; one that names a key is put at
@@ -188,7 +180,7 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return fail("empty configuration: no apps")
+			return failAt(nil, "", errors.New("empty configuration: no apps"))
 		}
 		msg := yamlMessage(err)
 		var line int
@@ -196,7 +188,7 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 			_, rest, _ := strings.Cut(msg, ": ")
 			return failAt(nil, "", &located{line, rest})
 		}
-		return fail("%s", msg)
+		return failAt(nil, "", errors.New(msg))
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
@@ -232,7 +224,7 @@ func parse(raw []byte, file string, read readFunc) (cfg *Config, warnings []stri
 		if apps := findKeyNode(doc, "apps"); apps != nil {
 			return failAt(nil, "", &located{apps.Line, "apps: no apps configured"})
 		}
-		return fail("no apps configured")
+		return failAt(nil, "", errors.New("no apps configured"))
 	}
 	if err := defaults.validate(); err != nil {
 		return failAt(defaultsNode, "defaults", err)
@@ -297,21 +289,29 @@ func yamlMessage(err error) string {
 	return msg
 }
 
-// findKeyNode is the key node of key in mapping m, for its line.
-func findKeyNode(m *yaml.Node, key string) *yaml.Node {
+// keyIndex is the index in m.Content of key's node in mapping m, or -1;
+// its value follows it.
+func keyIndex(m *yaml.Node, key string) int {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return m.Content[i]
+			return i
 		}
+	}
+	return -1
+}
+
+// findKey is the value of key in mapping m, or nil.
+func findKey(m *yaml.Node, key string) *yaml.Node {
+	if i := keyIndex(m, key); i >= 0 {
+		return m.Content[i+1]
 	}
 	return nil
 }
 
-func findKey(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
+// findKeyNode is the node of key itself in mapping m, for its line, or nil.
+func findKeyNode(m *yaml.Node, key string) *yaml.Node {
+	if i := keyIndex(m, key); i >= 0 {
+		return m.Content[i]
 	}
 	return nil
 }
@@ -385,15 +385,11 @@ func decodeKeys(m *yaml.Node, dst any) error {
 		return m.Decode(dst)
 	}
 	v := reflect.ValueOf(dst).Elem()
-	fields := yamlFields(v.Type(), nil)
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		key, val := m.Content[i].Value, m.Content[i+1]
-		idx, ok := fields[key]
-		if !ok {
-			continue
-		}
-		if err := decodeValue(val, key, v.FieldByIndex(idx).Addr().Interface()); err != nil {
-			return err
+	for _, f := range yamlFields(v.Type(), nil) {
+		if i := keyIndex(m, f.name); i >= 0 {
+			if err := decodeValue(m.Content[i+1], f.name, v.FieldByIndex(f.index).Addr().Interface()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -459,21 +455,25 @@ func describe(t reflect.Type) string {
 	return "a mapping"
 }
 
-// yamlFields maps each yaml key of struct t to its field's index path,
+// yamlField is a key a struct decodes and the index path of its field.
+type yamlField struct {
+	name  string
+	index []int
+}
+
+// yamlFields lists the keys of struct t in field order with their fields,
 // following inline structs.
-func yamlFields(t reflect.Type, prefix []int) map[string][]int {
-	out := map[string][]int{}
+func yamlFields(t reflect.Type, prefix []int) []yamlField {
+	var out []yamlField
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		idx := append(append([]int{}, prefix...), i)
 		switch {
 		case opts == "inline":
-			for k, v := range yamlFields(f.Type, idx) {
-				out[k] = v
-			}
+			out = append(out, yamlFields(f.Type, idx)...)
 		case name != "" && name != "-":
-			out[name] = idx
+			out = append(out, yamlField{name, idx})
 		}
 	}
 	return out
