@@ -85,7 +85,7 @@ image-test:
 PROMTOOL ?= $(if $(PROMTOOL_BIN),$(PROMTOOL_BIN),.tools/bin/promtool)
 mixin-test: tools
 	$(PROMTOOL) check rules mixin/rules.yml mixin/alerts.yml mixin/alerts.zh.yml
-	$(PROMTOOL) test rules mixin/tests/alerts_test.yml mixin/tests/rules_test.yml mixin/tests/alerts_zh_test.yml
+	$(PROMTOOL) test rules $(wildcard mixin/tests/*_test.yml)
 
 # The mixin's files (rules, alerts in English and Chinese, dashboard, the
 # chart's copies) from mixin/mixin.libsonnet and mixin/config.yml.
